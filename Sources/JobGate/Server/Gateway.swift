@@ -1,0 +1,79 @@
+import JobGateHTTP
+import JobGateJSON
+
+/// The request handler of one event loop: routes each request and turns every failure into a problem.
+final class Gateway: HTTPHandler {
+    private let loop: EventLoop
+    private let log: Log
+
+    init(loop: EventLoop, log: Log) {
+        self.loop = loop
+        self.log = log
+    }
+
+    func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        let path = request.path
+        switch Route(path: path) {
+        case .health:
+            guard request.method == "GET" || request.method == "HEAD" else {
+                return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
+            }
+            responder.respond(Self.json(200, ["status": "ok"]))
+        case .ready:
+            guard request.method == "GET" || request.method == "HEAD" else {
+                return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
+            }
+            responder.respond(Self.json(200, ["status": "ready"]))
+        case .job:
+            guard request.method == "PATCH" else {
+                return fail(.methodNotAllowed(allow: "PATCH"), request, responder)
+            }
+            fail(Problem(.notImplemented, status: 501, title: "Not implemented",
+                         detail: "Vendor adapters are not available in this build yet."), request, responder)
+        case .unknown:
+            fail(.notFound("No route for this path."), request, responder)
+        }
+    }
+
+    func response(for error: HTTPParseError, requestID: String) -> HTTPResponse {
+        Problem.wire(error).response(instance: "", requestID: requestID)
+    }
+
+    func timeoutResponse(requestID: String) -> HTTPResponse {
+        Problem(.requestTimeout, status: 408, title: "Request timeout",
+                detail: "The request was not received completely in time.")
+            .response(instance: "", requestID: requestID)
+    }
+
+    private func fail(_ problem: Problem, _ request: HTTPRequest, _ responder: HTTPResponder) {
+        responder.respond(problem.response(instance: String(request.path.prefix(256)), requestID: responder.requestID))
+    }
+
+    static func json(_ status: Int, _ body: JSONValue) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [(name: "Content-Type", value: "application/json")],
+                     body: JSON.serialize(body))
+    }
+}
+
+/// The routes of the public surface (CONTRACT.md §3).
+enum Route: Equatable {
+    case health
+    case ready
+    case job(rawID: Substring)
+    case unknown
+
+    init(path: Substring) {
+        switch path {
+        case "/healthz": self = .health
+        case "/readyz": self = .ready
+        default:
+            let prefix = "/jobs/"
+            if path.hasPrefix(prefix), path.count > prefix.count {
+                let id = path.dropFirst(prefix.count)
+                self = id.contains("/") ? .unknown : .job(rawID: id)
+            } else {
+                self = .unknown
+            }
+        }
+    }
+}

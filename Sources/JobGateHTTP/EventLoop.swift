@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import CLinux
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// Something registered with an event loop for readiness events on one file descriptor.
+public protocol EventHandler: AnyObject {
+    func handleEvents(_ events: UInt32)
+}
+
+public enum Readiness {
+    public static let readable = UInt32(EPOLLIN.rawValue)
+    public static let writable = UInt32(EPOLLOUT.rawValue)
+    public static let peerClosed = UInt32(EPOLLRDHUP.rawValue)
+    public static let hangUp = UInt32(EPOLLHUP.rawValue)
+    public static let error = UInt32(EPOLLERR.rawValue)
+}
+
+public struct TimerID: Hashable, Sendable {
+    fileprivate let value: UInt64
+}
+
+/// One epoll loop on one thread. Everything it owns (handlers, timers, connections, curl handles) is touched
+/// only from that thread; other threads talk to it through `execute`, which is the only locked path.
+public final class EventLoop: @unchecked Sendable {
+    public let index: Int
+    private let epoll: FileDescriptor
+    private let wakeup: FileDescriptor
+    private var handlers: [EventHandler?] = []
+    private var timerHeap: [(deadline: UInt64, id: UInt64)] = []
+    private var timerActions: [UInt64: () -> Void] = [:]
+    private var nextTimerID: UInt64 = 1
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private var isRunning = true
+    private var threadID: pthread_t?
+
+    /// A read buffer shared by every connection on this loop: bytes are copied out before the next read.
+    public var readScratch = [UInt8](repeating: 0, count: 64 * 1024)
+
+    public init(index: Int) throws(SystemError) {
+        self.index = index
+        epoll = FileDescriptor(try syscall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
+        wakeup = FileDescriptor(try syscall("eventfd") { eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC)) })
+        try add(fd: wakeup.rawValue, events: Readiness.readable, handler: nil)
+    }
+
+    public var inLoopThread: Bool {
+        guard let threadID else { return false }
+        return pthread_equal(threadID, pthread_self()) != 0
+    }
+
+    // MARK: Registration (loop thread only)
+
+    public func register(fd: Int32, events: UInt32, handler: EventHandler) throws(SystemError) {
+        try add(fd: fd, events: events, handler: handler)
+    }
+
+    private func add(fd: Int32, events: UInt32, handler: EventHandler?) throws(SystemError) {
+        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+        try syscall("epoll_ctl(ADD)") { epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, &event) }
+        let slot = Int(fd)
+        if slot >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: slot - handlers.count + 1)) }
+        handlers[slot] = handler
+    }
+
+    public func modify(fd: Int32, events: UInt32) {
+        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+        _ = epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    /// Removes the descriptor; the caller closes it afterwards.
+    public func unregister(fd: Int32) {
+        _ = epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, fd, nil)
+        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+    }
+
+    // MARK: Timers (loop thread only)
+
+    @discardableResult
+    public func schedule(afterNanoseconds delay: UInt64, _ action: @escaping () -> Void) -> TimerID {
+        let id = nextTimerID
+        nextTimerID += 1
+        timerActions[id] = action
+        pushTimer(deadline: monotonicNanoseconds() &+ delay, id: id)
+        return TimerID(value: id)
+    }
+
+    public func cancel(_ timer: TimerID) {
+        timerActions[timer.value] = nil
+    }
+
+    private func pushTimer(deadline: UInt64, id: UInt64) {
+        timerHeap.append((deadline, id))
+        var child = timerHeap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard timerHeap[child].deadline < timerHeap[parent].deadline else { break }
+            timerHeap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private func popTimer() -> (deadline: UInt64, id: UInt64) {
+        let top = timerHeap[0]
+        let last = timerHeap.removeLast()
+        if !timerHeap.isEmpty {
+            timerHeap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < timerHeap.count, timerHeap[left].deadline < timerHeap[smallest].deadline { smallest = left }
+                if right < timerHeap.count, timerHeap[right].deadline < timerHeap[smallest].deadline { smallest = right }
+                if smallest == parent { break }
+                timerHeap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return top
+    }
+
+    /// Milliseconds epoll may sleep before the next live timer is due (-1: no timer).
+    private func nextTimeoutMilliseconds() -> Int32 {
+        while let first = timerHeap.first, timerActions[first.id] == nil { _ = popTimer() }
+        guard let first = timerHeap.first else { return -1 }
+        let now = monotonicNanoseconds()
+        guard first.deadline > now else { return 0 }
+        return Int32(clamping: (first.deadline - now + 999_999) / 1_000_000)
+    }
+
+    private func runDueTimers() {
+        let now = monotonicNanoseconds()
+        while let first = timerHeap.first, first.deadline <= now {
+            _ = popTimer()
+            if let action = timerActions.removeValue(forKey: first.id) { action() }
+        }
+    }
+
+    // MARK: Cross-thread
+
+    /// Runs `task` on the loop thread soon. Safe from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.append(task) }
+        var one: UInt64 = 1
+        _ = write(wakeup.rawValue, &one, 8)
+    }
+
+    public func stop() {
+        execute { [unowned self] in self.isRunning = false }
+    }
+
+    private func drainInbox() {
+        var counter: UInt64 = 0
+        _ = read(wakeup.rawValue, &counter, 8)
+        let tasks = inbox.withLock { tasks in
+            defer { tasks.removeAll() }
+            return tasks
+        }
+        for task in tasks { task() }
+    }
+
+    // MARK: Running
+
+    /// Runs until `stop()`; call on the thread that will own the loop.
+    public func run() {
+        threadID = pthread_self()
+        let capacity: Int32 = 512
+        var events = [epoll_event](repeating: epoll_event(), count: Int(capacity))
+        let wakeFD = wakeup.rawValue
+        while isRunning {
+            let timeout = nextTimeoutMilliseconds()
+            let count = events.withUnsafeMutableBufferPointer { buffer in
+                epoll_wait(epoll.rawValue, buffer.baseAddress, capacity, timeout)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for i in 0..<Int(count) {
+                let fd = events[i].data.fd
+                if fd == wakeFD {
+                    drainInbox()
+                } else if Int(fd) < handlers.count, let handler = handlers[Int(fd)] {
+                    handler.handleEvents(events[i].events)
+                }
+            }
+            runDueTimers()
+        }
+    }
+}
+
+/// A value that belongs to one event loop's thread, carried through `@Sendable` closures that will run
+/// on that loop. The compiler cannot see loop confinement; this type is where we state it.
+public final class LoopBound<Value>: @unchecked Sendable {
+    public var value: Value
+
+    public init(_ value: Value) {
+        self.value = value
+    }
+}

@@ -1,0 +1,350 @@
+/// An incremental, strict HTTP/1.1 request reader (RFC 9112).
+///
+/// It is fed a connection's input buffer as bytes arrive and consumes complete lines and body bytes from it,
+/// so a request may arrive one byte at a time or several pipelined requests in one read. Anything RFC 9112
+/// lets a server reject is rejected: after an error the connection must be closed, because the framing of
+/// whatever follows can no longer be trusted.
+public struct HTTPRequestParser: Sendable {
+    public enum Result: Sendable {
+        /// More bytes are needed. `startedRequest` tells whether part of a request has arrived.
+        case needMore
+        /// The head asked for `100-continue` and its body has not arrived yet: send the interim response.
+        case sendContinue
+        case request(HTTPRequest)
+    }
+
+    private enum Stage: Sendable {
+        case requestLine
+        case headerLines
+        case fixedBody(remaining: Int)
+        case chunkSizeLine
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailerLines
+    }
+
+    public let limits: HTTPLimits
+    private var stage: Stage = .requestLine
+    /// Bytes of the current, unfinished line already scanned and known to hold no line end.
+    private var scannedLineBytes = 0
+    private var headBytes = 0
+    private var continueSent = false
+    private var pending = HTTPRequest(method: "", target: "")
+
+    public init(limits: HTTPLimits = HTTPLimits()) {
+        self.limits = limits
+    }
+
+    /// Whether some bytes of a request have been read (as opposed to waiting between requests).
+    public var isMidRequest: Bool {
+        if case .requestLine = stage { return scannedLineBytes > 0 }
+        return true
+    }
+
+    /// Whether the head is complete and the body is being read.
+    public var isReadingBody: Bool {
+        switch stage {
+        case .requestLine, .headerLines: false
+        default: true
+        }
+    }
+
+    public mutating func parse(_ buffer: inout ByteBuffer) throws(HTTPParseError) -> Result {
+        while true {
+            switch stage {
+            case .requestLine:
+                guard let line = try nextLine(&buffer, limit: limits.maxRequestLineBytes, tooLong: .uriTooLong) else {
+                    return .needMore
+                }
+                if line.isEmpty { continue } // RFC 9112 §2.2: ignore empty lines before a request.
+                headBytes = line.count + 2
+                try readRequestLine(line)
+                stage = .headerLines
+
+            case .headerLines:
+                let room = limits.maxHeaderBytes - headBytes
+                let tooLarge = HTTPParseError.headerFieldsTooLarge("The header section is larger than the server accepts.")
+                guard let line = try nextLine(&buffer, limit: max(room - 2, 0), tooLong: tooLarge) else {
+                    return .needMore
+                }
+                headBytes += line.count + 2
+                if line.isEmpty {
+                    if let done = try finishHead(&buffer) { return done }
+                    continue
+                }
+                if pending.headers.count >= limits.maxHeaderCount {
+                    throw .headerFieldsTooLarge("More than \(limits.maxHeaderCount) header fields.")
+                }
+                let field = try Self.readFieldLine(line)
+                pending.headers.append(name: field.name, value: field.value)
+
+            case .fixedBody(let remaining):
+                let take = min(remaining, buffer.readableCount)
+                pending.body.append(contentsOf: buffer.read(take))
+                if take < remaining {
+                    stage = .fixedBody(remaining: remaining - take)
+                    return .needMore
+                }
+                return .request(finishRequest())
+
+            case .chunkSizeLine:
+                guard let line = try nextLine(&buffer, limit: limits.maxChunkLineBytes,
+                                              tooLong: .badRequest("A chunk-size line is too long.")) else {
+                    return .needMore
+                }
+                let size = try Self.readChunkSize(line)
+                if size == 0 {
+                    stage = .trailerLines
+                } else {
+                    guard size <= limits.maxBodyBytes - pending.body.count else { throw .contentTooLarge }
+                    stage = .chunkData(remaining: size)
+                }
+
+            case .chunkData(let remaining):
+                let take = min(remaining, buffer.readableCount)
+                pending.body.append(contentsOf: buffer.read(take))
+                if take < remaining {
+                    stage = .chunkData(remaining: remaining - take)
+                    return .needMore
+                }
+                stage = .chunkDataEnd
+
+            case .chunkDataEnd:
+                guard buffer.readableCount >= 2 else {
+                    if buffer.readableCount == 1, buffer[0] != 0x0D { throw .badRequest("Chunk data is not followed by CRLF.") }
+                    return .needMore
+                }
+                guard buffer[0] == 0x0D, buffer[1] == 0x0A else { throw .badRequest("Chunk data is not followed by CRLF.") }
+                buffer.consume(2)
+                stage = .chunkSizeLine
+
+            case .trailerLines:
+                // Trailers are read for framing and then dropped: nothing downstream may trust them.
+                let room = limits.maxHeaderBytes - headBytes
+                guard let line = try nextLine(&buffer, limit: max(room - 2, 0),
+                                              tooLong: .headerFieldsTooLarge("The trailer section is too large.")) else {
+                    return .needMore
+                }
+                headBytes += line.count + 2
+                if line.isEmpty { return .request(finishRequest()) }
+                _ = try Self.readFieldLine(line)
+            }
+        }
+    }
+
+    // MARK: Lines
+
+    /// The next CRLF-terminated line (without the CRLF), consumed from the buffer, or nil if incomplete.
+    /// A bare CR or a bare LF is an error: we do not guess at line ends.
+    private mutating func nextLine(_ buffer: inout ByteBuffer, limit: Int,
+                                   tooLong: HTTPParseError) throws(HTTPParseError) -> [UInt8]? {
+        let available = buffer.readableCount
+        var index = scannedLineBytes
+        while index < available {
+            let byte = buffer[index]
+            if byte == 0x0A {
+                throw .badRequest("A line ends with a bare LF; CRLF is required.")
+            }
+            if byte == 0x0D {
+                guard index + 1 < available else { break }
+                guard buffer[index + 1] == 0x0A else { throw .badRequest("A bare CR is not allowed.") }
+                if index > limit { throw tooLong }
+                let line = Array(buffer.read(index))
+                buffer.consume(2)
+                scannedLineBytes = 0
+                return line
+            }
+            index += 1
+        }
+        scannedLineBytes = index
+        if index > limit { throw tooLong }
+        return nil
+    }
+
+    // MARK: Request line
+
+    private mutating func readRequestLine(_ line: [UInt8]) throws(HTTPParseError) {
+        guard let firstSpace = line.firstIndex(of: 0x20) else { throw .badRequest("Malformed request line.") }
+        guard let lastSpace = line.lastIndex(of: 0x20), lastSpace > firstSpace + 1 else {
+            throw .badRequest("Malformed request line.")
+        }
+        let method = line[..<firstSpace]
+        let target = line[(firstSpace + 1)..<lastSpace]
+        let version = line[(lastSpace + 1)...]
+        guard !method.isEmpty, method.allSatisfy(isTokenByte) else { throw .badRequest("Malformed request method.") }
+        pending.version = try Self.readVersion(version)
+        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x23 }) else {
+            throw .badRequest("The request target has a character that is not allowed.")
+        }
+        guard target.first == 0x2F else {
+            throw .badRequest("Only origin-form request targets (starting with \"/\") are accepted.")
+        }
+        pending.method = String(decoding: method, as: UTF8.self)
+        pending.target = String(decoding: target, as: UTF8.self)
+    }
+
+    private static func readVersion(_ bytes: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPVersion {
+        let text = Array(bytes)
+        if text == Array("HTTP/1.1".utf8) { return .http1_1 }
+        if text == Array("HTTP/1.0".utf8) { return .http1_0 }
+        let isWellFormed = text.count == 8 && text.starts(with: Array("HTTP/".utf8))
+            && isDigit(text[5]) && text[6] == 0x2E && isDigit(text[7])
+        if isWellFormed { throw .versionNotSupported }
+        throw .badRequest("Malformed HTTP version.")
+    }
+
+    // MARK: Header fields
+
+    static func readFieldLine(_ line: [UInt8]) throws(HTTPParseError) -> (name: String, value: String) {
+        if line.first == 0x20 || line.first == 0x09 {
+            throw .badRequest("Obsolete line folding is not accepted.")
+        }
+        guard let colon = line.firstIndex(of: 0x3A) else { throw .badRequest("A header line has no colon.") }
+        let name = line[..<colon]
+        guard !name.isEmpty else { throw .badRequest("A header field name is empty.") }
+        guard name.allSatisfy(isTokenByte) else {
+            throw .badRequest("A header field name has a character that is not allowed (whitespace before the colon?).")
+        }
+        var start = colon + 1
+        var end = line.count
+        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+        let value = line[start..<end]
+        for byte in value where !(byte == 0x09 || byte >= 0x20) || byte == 0x7F {
+            throw .badRequest("A header field value has a control character.")
+        }
+        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+    }
+
+    // MARK: Framing
+
+    private mutating func finishHead(_ buffer: inout ByteBuffer) throws(HTTPParseError) -> Result? {
+        let headers = pending.headers
+        let hostCount = headers.count(of: "host")
+        if pending.version == .http1_1 && hostCount != 1 || hostCount > 1 {
+            throw .badRequest(hostCount == 0 ? "HTTP/1.1 requests need a Host header." : "More than one Host header.")
+        }
+        pending.keepAlive = Self.wantsKeepAlive(headers, version: pending.version)
+
+        let transferEncodings = headers.values("transfer-encoding")
+        let contentLengths = headers.values("content-length")
+        if !transferEncodings.isEmpty {
+            guard contentLengths.isEmpty else {
+                throw .badRequest("Content-Length and Transfer-Encoding together are not accepted.")
+            }
+            guard pending.version == .http1_1 else { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request.") }
+            guard transferEncodings.count == 1 else { throw .badRequest("More than one Transfer-Encoding header.") }
+            let coding = transferEncodings[0]
+            guard !coding.isEmpty else { throw .badRequest("Empty Transfer-Encoding.") }
+            guard asciiLowercased(coding) == "chunked" else {
+                throw .notImplemented("Only the chunked transfer coding is supported.")
+            }
+        }
+        let contentLength = try Self.readContentLength(contentLengths)
+        if let contentLength, contentLength > limits.maxBodyBytes { throw .contentTooLarge }
+
+        if let expectation = headers["expect"] {
+            guard asciiLowercased(expectation) == "100-continue" else { throw .expectationFailed }
+        }
+        let expectsContinue = headers["expect"] != nil && pending.version == .http1_1
+
+        if !transferEncodings.isEmpty {
+            stage = .chunkSizeLine
+        } else if let contentLength, contentLength > 0 {
+            stage = .fixedBody(remaining: contentLength)
+            pending.body.reserveCapacity(contentLength)
+        } else {
+            return .request(finishRequest())
+        }
+        if expectsContinue && !continueSent && buffer.isEmpty {
+            continueSent = true
+            return .sendContinue
+        }
+        return nil
+    }
+
+    private static func readContentLength(_ values: [String]) throws(HTTPParseError) -> Int? {
+        guard let first = values.first else { return nil }
+        for value in values {
+            guard value == first else { throw .badRequest("Differing Content-Length values.") }
+        }
+        let digits = Array(first.utf8)
+        guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy(isDigit) else {
+            throw .badRequest("Content-Length must be a decimal number of at most 18 digits.")
+        }
+        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+    }
+
+    private static func wantsKeepAlive(_ headers: HTTPHeaders, version: HTTPVersion) -> Bool {
+        var close = version == .http1_0
+        for value in headers.values("connection") {
+            for token in value.split(separator: ",") {
+                switch asciiLowercased(token.trimmingASCIIWhitespace()) {
+                case "close": return false
+                case "keep-alive": close = false
+                default: break
+                }
+            }
+        }
+        return !close
+    }
+
+    static func readChunkSize(_ line: [UInt8]) throws(HTTPParseError) -> Int {
+        var size = 0
+        var index = 0
+        while index < line.count, let digit = hexValue(line[index]) {
+            guard index < 15 else { throw .badRequest("A chunk size is too large.") }
+            size = size << 4 | digit
+            index += 1
+        }
+        guard index > 0 else { throw .badRequest("A chunk size is not a hexadecimal number.") }
+        var rest = line[index...]
+        while let byte = rest.first, byte == 0x20 || byte == 0x09 { rest = rest.dropFirst() }
+        guard rest.isEmpty || rest.first == 0x3B else { throw .badRequest("Malformed chunk size line.") }
+        for byte in rest where !(byte == 0x09 || byte >= 0x20) || byte == 0x7F {
+            throw .badRequest("A chunk extension has a control character.")
+        }
+        return size
+    }
+
+    private mutating func finishRequest() -> HTTPRequest {
+        let request = pending
+        pending = HTTPRequest(method: "", target: "")
+        stage = .requestLine
+        headBytes = 0
+        continueSent = false
+        return request
+    }
+}
+
+@inline(__always)
+func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+@inline(__always)
+func hexValue(_ byte: UInt8) -> Int? {
+    switch byte {
+    case 0x30...0x39: Int(byte - 0x30)
+    case 0x41...0x46: Int(byte - 0x41 + 10)
+    case 0x61...0x66: Int(byte - 0x61 + 10)
+    default: nil
+    }
+}
+
+/// RFC 9110 token characters: VCHAR minus delimiters.
+@inline(__always)
+func isTokenByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+    case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: true
+    default: false
+    }
+}
+
+extension StringProtocol {
+    public func trimmingASCIIWhitespace() -> String {
+        var slice = Substring(self)
+        while let c = slice.first, c == " " || c == "\t" { slice = slice.dropFirst() }
+        while let c = slice.last, c == " " || c == "\t" { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

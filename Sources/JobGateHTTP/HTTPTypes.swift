@@ -1,0 +1,157 @@
+/// Limits applied while reading a request. Defaults follow nginx/Envoy (see README "Wire limits").
+public struct HTTPLimits: Sendable {
+    /// Longest request line (method, target, version) before 414.
+    public var maxRequestLineBytes: Int = 8 * 1024
+    /// Whole header section (request line included) before 431.
+    public var maxHeaderBytes: Int = 32 * 1024
+    /// Header field lines before 431.
+    public var maxHeaderCount: Int = 100
+    /// Decoded body bytes before 413.
+    public var maxBodyBytes: Int = 1024 * 1024
+    /// A chunk-size line including extensions; longer is malformed.
+    public var maxChunkLineBytes: Int = 4 * 1024
+
+    public init() {}
+}
+
+public enum HTTPVersion: Sendable, Equatable {
+    case http1_0
+    case http1_1
+}
+
+/// Header fields of one request, names lower-cased at parse time so look-ups are a plain compare.
+public struct HTTPHeaders: Sendable, Sequence {
+    public private(set) var fields: [(name: String, value: String)] = []
+
+    public init() {}
+
+    public init(_ fields: [(name: String, value: String)]) {
+        for field in fields { append(name: field.name, value: field.value) }
+    }
+
+    public mutating func append(name: String, value: String) {
+        fields.append((name: asciiLowercased(name), value: value))
+    }
+
+    /// The first value of `name` (case-insensitive).
+    public subscript(name: String) -> String? {
+        let key = asciiLowercased(name)
+        for field in fields where field.name == key { return field.value }
+        return nil
+    }
+
+    public func values(_ name: String) -> [String] {
+        let key = asciiLowercased(name)
+        return fields.filter { $0.name == key }.map(\.value)
+    }
+
+    public func count(of name: String) -> Int {
+        let key = asciiLowercased(name)
+        return fields.reduce(0) { $0 + ($1.name == key ? 1 : 0) }
+    }
+
+    public var count: Int { fields.count }
+
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+        fields.makeIterator()
+    }
+}
+
+/// A complete request as the router sees it.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The raw request-target, always origin-form (starts with "/").
+    public var target: String
+    public var version: HTTPVersion
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// Whether the connection may carry another request after this one.
+    public var keepAlive: Bool
+
+    public init(method: String, target: String, version: HTTPVersion = .http1_1,
+                headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], keepAlive: Bool = true) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.body = body
+        self.keepAlive = keepAlive
+    }
+
+    /// The target's path, before any "?".
+    public var path: Substring {
+        if let q = target.firstIndex(of: "?") { return target[..<q] }
+        return target[...]
+    }
+
+    /// The target's query string without the "?", if any.
+    public var query: Substring? {
+        guard let q = target.firstIndex(of: "?") else { return nil }
+        return target[target.index(after: q)...]
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Why a request could not be read; each maps to the status RFC 9112/9110 asks for.
+public enum HTTPParseError: Error, Sendable, Equatable {
+    case badRequest(String)
+    case uriTooLong
+    case headerFieldsTooLarge(String)
+    case contentTooLarge
+    case notImplemented(String)
+    case versionNotSupported
+    case expectationFailed
+
+    public var status: Int {
+        switch self {
+        case .badRequest: 400
+        case .uriTooLong: 414
+        case .headerFieldsTooLarge: 431
+        case .contentTooLarge: 413
+        case .notImplemented: 501
+        case .versionNotSupported: 505
+        case .expectationFailed: 417
+        }
+    }
+
+    public var detail: String {
+        switch self {
+        case .badRequest(let why): why
+        case .uriTooLong: "The request line is longer than the server accepts."
+        case .headerFieldsTooLarge(let why): why
+        case .contentTooLarge: "The request body is larger than the server accepts."
+        case .notImplemented(let why): why
+        case .versionNotSupported: "Only HTTP/1.0 and HTTP/1.1 are supported."
+        case .expectationFailed: "Only the expectation 100-continue is supported."
+        }
+    }
+}
+
+@inline(__always)
+func asciiLowercased(_ s: String) -> String {
+    var needsChange = false
+    for b in s.utf8 where b >= 0x41 && b <= 0x5A { needsChange = true; break }
+    guard needsChange else { return s }
+    return String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+}
+
+public let reasonPhrases: [Int: String] = [
+    100: "Continue", 200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+    409: "Conflict", 413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
+    417: "Expectation Failed", 422: "Unprocessable Content", 429: "Too Many Requests",
+    431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
+    502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+    505: "HTTP Version Not Supported",
+]

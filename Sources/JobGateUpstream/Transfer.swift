@@ -1,0 +1,176 @@
+import CCurl
+
+/// One call's curl easy handle and what it collects. It owns the header list and the response bytes;
+/// `releaseResources` frees the C parts the moment the call ends.
+final class Transfer {
+    let id: UInt64
+    let easy: UnsafeMutableRawPointer
+    let request: UpstreamRequest
+    let completion: (Result<UpstreamResponse, UpstreamFailure>) -> Void
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var status = 0
+    private var headers: [(name: String, value: String)] = []
+    private var body: [UInt8] = []
+    private var exceededCap = false
+    private var malformedHeader = false
+
+    init(id: UInt64, easy: UnsafeMutableRawPointer, request: UpstreamRequest,
+         completion: @escaping (Result<UpstreamResponse, UpstreamFailure>) -> Void) {
+        self.id = id
+        self.easy = easy
+        self.request = request
+        self.completion = completion
+    }
+
+    func configure() {
+        let options = request.options
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        jg_easy_setopt_pointer(easy, CURLOPT_PRIVATE, UnsafeRawPointer(bitPattern: UInt(id)))
+        request.url.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+        // Safety rails the HARDENING notes ask for: no redirects followed, no signals, verified TLS,
+        // only the protocols the vendor was configured with, nothing verbose that could print secrets.
+        jg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        jg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        jg_easy_setopt_long(easy, CURLOPT_VERBOSE, 0)
+        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        (options.allowPlainHTTP ? "http,https" : "https").withCString {
+            _ = jg_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, $0)
+        }
+        if let caFile = options.caFile {
+            caFile.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
+        }
+        jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+        jg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        jg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(options.timeoutSeconds * 1000)))
+        jg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                            max(1, Int(min(options.connectTimeoutSeconds, options.timeoutSeconds) * 1000)))
+
+        switch request.method {
+        case "GET":
+            jg_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        case "HEAD":
+            jg_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
+        default:
+            request.method.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0) }
+            jg_easy_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+            // COPYPOSTFIELDS copies the bytes, so the body's lifetime is curl's problem, not ours.
+            request.body.withUnsafeBytes { buffer in
+                let empty: StaticString = ""
+                _ = jg_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS,
+                                           buffer.baseAddress ?? UnsafeRawPointer(empty.utf8Start))
+            }
+        }
+
+        // "Expect:" stops curl's automatic 100-continue round trip on larger bodies.
+        for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
+            headerList = line.withCString { curl_slist_append(headerList, $0) }
+        }
+        jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList)
+
+        jg_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback)
+        jg_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
+        jg_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback)
+        jg_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
+    }
+
+    func releaseResources() {
+        if let headerList { curl_slist_free_all(headerList) }
+        headerList = nil
+    }
+
+    fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // CURLOPT_MAXFILESIZE does not stop chunked bodies in this libcurl, so the cap is enforced here.
+        guard body.count + bytes.count <= request.options.maxResponseBytes else {
+            exceededCap = true
+            return false
+        }
+        body.append(contentsOf: bytes)
+        return true
+    }
+
+    fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
+        var length = bytes.count
+        while length > 0, bytes[length - 1] == 0x0A || bytes[length - 1] == 0x0D { length -= 1 }
+        let line = Substring(String(decoding: bytes[..<length], as: UTF8.self))
+        if line.hasPrefix("HTTP/") {
+            // A new status line (after a 1xx interim response) starts the header set again.
+            headers.removeAll()
+            let parts = line.split(separator: " ", maxSplits: 2)
+            if parts.count >= 2, let code = Int(parts[1]) { status = code } else { malformedHeader = true }
+            return
+        }
+        guard !line.isEmpty else { return }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = String(line[..<colon])
+        let value = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
+        headers.append((name: name, value: value))
+    }
+
+    func result(code: CURLcode) -> Result<UpstreamResponse, UpstreamFailure> {
+        var requestSize = 0
+        jg_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestSize)
+        let sent = requestSize > 0
+        switch code {
+        case CURLE_OK:
+            break
+        case CURLE_WRITE_ERROR where exceededCap:
+            return .failure(.bodyTooLarge)
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return .failure(.dnsFailure)
+        case CURLE_COULDNT_CONNECT:
+            return .failure(.connectionRefused)
+        case CURLE_OPERATION_TIMEDOUT:
+            return .failure(.timeout(requestSent: sent))
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
+            return .failure(.tlsFailure)
+        case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE:
+            return .failure(.connectionReset(requestSent: sent))
+        case CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_BAD_CONTENT_ENCODING,
+             CURLE_UNSUPPORTED_PROTOCOL: // what 7.88 says for an HTTP/0.9-style (garbage) reply
+            return .failure(.malformedResponse)
+        default:
+            return .failure(.other(code: Int(code.rawValue)))
+        }
+        guard !malformedHeader, (100...599).contains(status) else { return .failure(.malformedResponse) }
+        var version = 0
+        jg_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+        return .success(UpstreamResponse(status: status, headers: headers, body: body, timing: timing(),
+                                         httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1"))
+    }
+
+    private func timing() -> UpstreamTiming {
+        func seconds(_ info: CURLINFO) -> Double {
+            var microseconds: curl_off_t = 0
+            jg_easy_getinfo_offset(easy, info, &microseconds)
+            return Double(microseconds) / 1_000_000
+        }
+        var timing = UpstreamTiming()
+        timing.nameLookup = seconds(CURLINFO_NAMELOOKUP_TIME_T)
+        timing.connect = seconds(CURLINFO_CONNECT_TIME_T)
+        timing.tlsHandshake = seconds(CURLINFO_APPCONNECT_TIME_T)
+        timing.firstByte = seconds(CURLINFO_STARTTRANSFER_TIME_T)
+        timing.total = seconds(CURLINFO_TOTAL_TIME_T)
+        return timing
+    }
+}
+
+private func transferWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                                   _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let context, let data else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+}
+
+private func transferHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                                    _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let context, let data else { return 0 }
+    let length = size * count
+    Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+        .receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}

@@ -1,0 +1,190 @@
+import CCurl
+import JobGateHTTP
+
+/// A handle to a call in progress, for cancelling it.
+public struct UpstreamCallID: Hashable, Sendable {
+    fileprivate let value: UInt64
+}
+
+/// The HTTP client every adapter calls through: one curl multi handle per event loop, driven by that loop's
+/// epoll (curl_multi_socket_action with socket and timer callbacks), so no call blocks a loop thread or needs
+/// a thread of its own. The multi handle's connection cache keeps upstream connections (and their TLS
+/// sessions, and HTTP/2 multiplexing) alive across requests. Loop-confined: use only on `loop`'s thread.
+public final class UpstreamClient {
+    public let loop: EventLoop
+    private let multi: UnsafeMutableRawPointer
+    private var transfers: [UInt64: Transfer] = [:]
+    private var sockets: [Int32: CurlSocketWatcher] = [:]
+    private var idleEasyHandles: [UnsafeMutableRawPointer] = []
+    private var timer: TimerID?
+    private var nextID: UInt64 = 1
+    private var processing = false
+
+    /// libcurl's global state must be set up once, before any thread uses it.
+    public static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init(loop: EventLoop, maxCachedConnections: Int = 256) {
+        _ = Self.globalInit
+        self.loop = loop
+        guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        self.multi = multi
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        jg_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, context)
+        jg_multi_setopt_socket_callback(multi, curlSocketCallback)
+        jg_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, context)
+        jg_multi_setopt_timer_callback(multi, curlTimerCallback)
+        jg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+    }
+
+    deinit {
+        for transfer in transfers.values {
+            curl_multi_remove_handle(multi, transfer.easy)
+            curl_easy_cleanup(transfer.easy)
+        }
+        transfers.removeAll()
+        for easy in idleEasyHandles { curl_easy_cleanup(easy) }
+        if let timer { loop.cancel(timer) }
+        for watcher in sockets.values { loop.unregister(fd: watcher.fd) }
+        curl_multi_cleanup(multi)
+    }
+
+    /// Calls currently running (for metrics and leak tests).
+    public var activeCalls: Int { transfers.count }
+    /// Easy handles kept for reuse.
+    public var pooledHandles: Int { idleEasyHandles.count }
+
+    /// Starts a call; `completion` runs later on this loop, exactly once, unless the call is cancelled first.
+    @discardableResult
+    public func send(_ request: UpstreamRequest,
+                     completion: @escaping (Result<UpstreamResponse, UpstreamFailure>) -> Void) -> UpstreamCallID {
+        let id = nextID
+        nextID += 1
+        let allowedSchemes = request.options.allowPlainHTTP ? ["https://", "http://"] : ["https://"]
+        guard allowedSchemes.contains(where: { request.url.lowercased().hasPrefix($0) }) else {
+            loop.schedule(afterNanoseconds: 0) { completion(.failure(.protocolNotAllowed)) }
+            return UpstreamCallID(value: id)
+        }
+        let easy = idleEasyHandles.popLast() ?? curl_easy_init()
+        guard let easy else {
+            loop.schedule(afterNanoseconds: 0) { completion(.failure(.other(code: Int(CURLE_OUT_OF_MEMORY.rawValue)))) }
+            return UpstreamCallID(value: id)
+        }
+        let transfer = Transfer(id: id, easy: easy, request: request, completion: completion)
+        transfer.configure()
+        transfers[id] = transfer
+        if curl_multi_add_handle(multi, easy) != CURLM_OK {
+            transfers[id] = nil
+            transfer.releaseResources()
+            curl_easy_cleanup(easy)
+            loop.schedule(afterNanoseconds: 0) { completion(.failure(.other(code: -1))) }
+        }
+        return UpstreamCallID(value: id)
+    }
+
+    /// Abandons a call: its completion never runs and its handle is reclaimed now.
+    public func cancel(_ call: UpstreamCallID) {
+        guard let transfer = transfers.removeValue(forKey: call.value) else { return }
+        curl_multi_remove_handle(multi, transfer.easy)
+        recycle(transfer)
+    }
+
+    private func recycle(_ transfer: Transfer) {
+        transfer.releaseResources()
+        curl_easy_reset(transfer.easy)
+        if idleEasyHandles.count < 64 {
+            idleEasyHandles.append(transfer.easy)
+        } else {
+            curl_easy_cleanup(transfer.easy)
+        }
+    }
+
+    // MARK: Driving curl from the loop
+
+    fileprivate func socketAction(_ fd: Int32, _ events: Int32) {
+        var running: Int32 = 0
+        curl_multi_socket_action(multi, fd, events, &running)
+        collectFinished()
+    }
+
+    private func collectFinished() {
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            var raw: UnsafeMutableRawPointer?
+            jg_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &raw)
+            curl_multi_remove_handle(multi, easy)
+            guard let raw else { continue }
+            let id = UInt64(UInt(bitPattern: raw))
+            guard let transfer = transfers.removeValue(forKey: id) else { continue }
+            let result = transfer.result(code: code)
+            let completion = transfer.completion
+            recycle(transfer)
+            completion(result)
+        }
+    }
+
+    fileprivate func watch(fd: Int32, what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            if sockets.removeValue(forKey: fd) != nil { loop.unregister(fd: fd) }
+            return
+        }
+        var events: UInt32 = 0
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= Readiness.readable }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= Readiness.writable }
+        if sockets[fd] != nil {
+            loop.modify(fd: fd, events: events)
+        } else {
+            let watcher = CurlSocketWatcher(fd: fd, client: self)
+            do {
+                try loop.register(fd: fd, events: events, handler: watcher)
+                sockets[fd] = watcher
+            } catch {
+                // Leave it to curl's timeout: the call fails as a timeout rather than hanging.
+            }
+        }
+    }
+
+    fileprivate func setTimer(milliseconds: Int) {
+        if let timer { loop.cancel(timer) }
+        timer = nil
+        guard milliseconds >= 0 else { return }
+        // curl must not be re-entered from its own callback: act from the loop, even for a 0 ms timeout.
+        timer = loop.schedule(afterNanoseconds: UInt64(milliseconds) * 1_000_000) { [unowned self] in
+            timer = nil
+            socketAction(CURL_SOCKET_TIMEOUT, 0)
+        }
+    }
+}
+
+/// Forwards readiness of one curl socket to curl.
+private final class CurlSocketWatcher: EventHandler {
+    let fd: Int32
+    unowned let client: UpstreamClient
+
+    init(fd: Int32, client: UpstreamClient) {
+        self.fd = fd
+        self.client = client
+    }
+
+    func handleEvents(_ events: UInt32) {
+        var flags: Int32 = 0
+        if events & Readiness.readable != 0 { flags |= CURL_CSELECT_IN }
+        if events & Readiness.writable != 0 { flags |= CURL_CSELECT_OUT }
+        if events & (Readiness.error | Readiness.hangUp) != 0 { flags |= CURL_CSELECT_ERR }
+        client.socketAction(fd, flags)
+    }
+}
+
+private func curlSocketCallback(_ easy: UnsafeMutableRawPointer?, _ fd: curl_socket_t, _ what: Int32,
+                                _ context: UnsafeMutableRawPointer?, _ socketContext: UnsafeMutableRawPointer?) -> Int32 {
+    guard let context else { return 0 }
+    Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().watch(fd: fd, what: what)
+    return 0
+}
+
+private func curlTimerCallback(_ multi: UnsafeMutableRawPointer?, _ milliseconds: Int, _ context: UnsafeMutableRawPointer?) -> Int32 {
+    guard let context else { return 0 }
+    Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().setTimer(milliseconds: milliseconds)
+    return 0
+}

@@ -1,0 +1,109 @@
+/// One HTTP call to a vendor, as an adapter plans it.
+public struct UpstreamRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var options: UpstreamOptions
+
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+                options: UpstreamOptions = UpstreamOptions()) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.options = options
+    }
+}
+
+/// Per-call transport settings; adapters fill them from the vendor's mapping file.
+public struct UpstreamOptions: Sendable {
+    /// The whole call, connect to last body byte.
+    public var timeoutSeconds: Double = 10
+    public var connectTimeoutSeconds: Double = 3
+    /// A response body over this fails the call (`bodyTooLarge`) instead of growing memory.
+    public var maxResponseBytes: Int = 4 * 1024 * 1024
+    /// Plain http is refused unless the vendor's base URL was configured as http (local simulators).
+    public var allowPlainHTTP = false
+    /// A private CA bundle for this vendor; nil uses the system's. Verification is never turned off.
+    public var caFile: String?
+
+    public init() {}
+}
+
+public struct UpstreamTiming: Sendable, Equatable {
+    /// Seconds from the start of the call to each milestone (0 when a reused connection skipped it).
+    public var nameLookup: Double = 0
+    public var connect: Double = 0
+    public var tlsHandshake: Double = 0
+    public var firstByte: Double = 0
+    public var total: Double = 0
+
+    public init() {}
+}
+
+public struct UpstreamResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var timing: UpstreamTiming
+    /// "1.1" or "2".
+    public var httpVersion: String
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+                timing: UpstreamTiming = UpstreamTiming(), httpVersion: String = "1.1") {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.timing = timing
+        self.httpVersion = httpVersion
+    }
+
+    /// The first value of a response header (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let key = name.lowercased()
+        return headers.first { $0.name.lowercased() == key }?.value
+    }
+}
+
+/// Why a call produced no usable response. A closed set the normalizers map to statuses; it never carries
+/// curl's error text (which can echo URLs with keys in them).
+public enum UpstreamFailure: Error, Sendable, Equatable {
+    case dnsFailure
+    case connectionRefused
+    case tlsFailure
+    /// `requestSent`: the request (and its body) left us before the timeout, so a write may have landed.
+    case timeout(requestSent: Bool)
+    /// The connection closed or reset, before or during the response; `requestSent` as for timeouts.
+    case connectionReset(requestSent: Bool)
+    case bodyTooLarge
+    case malformedResponse
+    case protocolNotAllowed
+    case cancelled
+    case other(code: Int)
+
+    /// A short stable name for logs, metrics and problem bodies.
+    public var kind: String {
+        switch self {
+        case .dnsFailure: "dns"
+        case .connectionRefused: "connect"
+        case .tlsFailure: "tls"
+        case .timeout: "timeout"
+        case .connectionReset: "reset"
+        case .bodyTooLarge: "body-too-large"
+        case .malformedResponse: "malformed-response"
+        case .protocolNotAllowed: "protocol-not-allowed"
+        case .cancelled: "cancelled"
+        case .other: "transport"
+        }
+    }
+
+    /// Whether the request may have reached the vendor (so a write's outcome is unknown).
+    public var requestMayHaveLanded: Bool {
+        switch self {
+        case .timeout(let sent), .connectionReset(let sent): sent
+        case .bodyTooLarge, .malformedResponse: true
+        default: false
+        }
+    }
+}

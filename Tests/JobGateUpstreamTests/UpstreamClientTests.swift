@@ -1,0 +1,217 @@
+import Foundation
+import XCTest
+import JobGateHTTP
+@testable import JobGateUpstream
+
+/// The upstream client against a real local server (Tests/fixtures/fault_server.py) over real sockets.
+final class UpstreamClientTests: XCTestCase {
+    nonisolated(unsafe) static var server: Process?
+    nonisolated(unsafe) static var port = 0
+    var loop: EventLoop!
+    var client: LoopBound<UpstreamClient?>!
+
+    override class func setUp() {
+        super.setUp()
+        let process = Process()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../fixtures/fault_server.py").standardized
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try? process.run()
+        var line = Data()
+        while let byte = try? output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line.append(byte)
+        }
+        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+        server = process
+    }
+
+    override class func tearDown() {
+        server?.terminate()
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        XCTAssertNotEqual(Self.port, 0, "fault server did not start")
+        let loop = try EventLoop(index: 0)
+        self.loop = loop
+        Thread { loop.run() }.start()
+        let client = LoopBound<UpstreamClient?>(nil)
+        onLoop { client.value = UpstreamClient(loop: loop) }
+        self.client = client
+    }
+
+    override func tearDown() {
+        let client = self.client!
+        onLoop { client.value = nil }
+        loop.stop()
+    }
+
+    /// Runs `body` on the loop thread and waits for it.
+    func onLoop<T>(_ body: @escaping () -> T) -> T {
+        let box = LoopBound<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let work = LoopBound(body)
+        loop.execute {
+            box.value = work.value()
+            done.signal()
+        }
+        done.wait()
+        return box.value!
+    }
+
+    func request(_ path: String, method: String = "GET", body: String = "", timeout: Double = 5,
+                 cap: Int = 4 * 1024 * 1024, port: Int? = nil) -> UpstreamRequest {
+        var options = UpstreamOptions()
+        options.allowPlainHTTP = true
+        options.timeoutSeconds = timeout
+        options.maxResponseBytes = cap
+        return UpstreamRequest(method: method, url: "http://127.0.0.1:\(port ?? Self.port)\(path)",
+                               headers: [(name: "X-Test", value: "1"), (name: "Content-Type", value: "application/json")],
+                               body: Array(body.utf8), options: options)
+    }
+
+    /// Sends calls at once and waits for all results.
+    func call(_ requests: [UpstreamRequest], wait: Double = 30) -> [Result<UpstreamResponse, UpstreamFailure>] {
+        let results = LoopBound<[Int: Result<UpstreamResponse, UpstreamFailure>]>([:])
+        let done = DispatchSemaphore(value: 0)
+        let client = self.client!
+        let all = LoopBound(requests)
+        loop.execute {
+            for (index, request) in all.value.enumerated() {
+                client.value!.send(request) { result in
+                    results.value[index] = result
+                    if results.value.count == all.value.count { done.signal() }
+                }
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + wait), .success, "calls did not complete")
+        return onLoop { (0..<requests.count).compactMap { results.value[$0] } }
+    }
+
+    func call(_ request: UpstreamRequest) -> Result<UpstreamResponse, UpstreamFailure> {
+        call([request])[0]
+    }
+
+    func json(_ result: Result<UpstreamResponse, UpstreamFailure>) throws -> [String: Any] {
+        let response = try result.get()
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+    }
+
+    func testRequestIsSentAsPlanned() throws {
+        let echo = try json(call(request("/echo?q=1", method: "PATCH", body: #"{"name":"x"}"#)))
+        XCTAssertEqual(echo["method"] as? String, "PATCH")
+        XCTAssertEqual(echo["path"] as? String, "/echo?q=1")
+        XCTAssertEqual(echo["body"] as? String, #"{"name":"x"}"#)
+        let headers = try XCTUnwrap(echo["headers"] as? [String: String])
+        XCTAssertEqual(headers["x-test"], "1")
+        XCTAssertNil(headers["expect"], "no 100-continue round trip")
+        let response = try call(request("/ok")).get()
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.header("content-type"), "application/json")
+        XCTAssertGreaterThan(response.timing.total, 0)
+    }
+
+    func testKeepAliveReusesOneConnection() throws {
+        let before = try json(call(request("/stats")))["connections"] as? Int ?? -1
+        for _ in 0..<50 { XCTAssertEqual(try call(request("/ok")).get().status, 200) }
+        let after = try json(call(request("/stats")))["connections"] as? Int ?? -1
+        XCTAssertEqual(after, before, "sequential calls must reuse the cached connection")
+    }
+
+    func testSlowServerTimesOutWithinBudget() {
+        let started = Date()
+        let result = call(request("/slow?ms=3000", timeout: 0.5))
+        XCTAssertEqual(result.failure, .timeout(requestSent: true))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
+    }
+
+    func testResetMidBody() {
+        XCTAssertEqual(call(request("/reset")).failure, .connectionReset(requestSent: true))
+    }
+
+    func testStalledBodyTimesOut() {
+        XCTAssertEqual(call(request("/stall-body", timeout: 0.5)).failure, .timeout(requestSent: true))
+    }
+
+    func testOversizedBodyFailsCleanlyAndSmallerCapFits() throws {
+        XCTAssertEqual(call(request("/big?bytes=10485760")).failure, .bodyTooLarge)
+        let response = try call(request("/big?bytes=10485760", cap: 16 * 1024 * 1024)).get()
+        XCTAssertEqual(response.body.count, 10 * 1024 * 1024)
+    }
+
+    func testRefusedPort() throws {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                _ = bind(socket, sa, length)
+                _ = getsockname(socket, sa, &length)
+            }
+        }
+        let closedPort = Int(UInt16(bigEndian: address.sin_port))
+        close(socket)
+        XCTAssertEqual(call(request("/ok", port: closedPort)).failure, .connectionRefused)
+    }
+
+    func testGarbageResponseIsMalformed() {
+        XCTAssertEqual(call(request("/garbage")).failure, .malformedResponse)
+    }
+
+    func testPlainHTTPRefusedUnlessAllowed() {
+        var plain = request("/ok")
+        plain.options.allowPlainHTTP = false
+        XCTAssertEqual(call(plain).failure, .protocolNotAllowed)
+    }
+
+    func testServerClosingKeepAliveIsHandled() throws {
+        for _ in 0..<5 {
+            XCTAssertEqual(try call(request("/close")).get().status, 200)
+            XCTAssertEqual(try call(request("/ok")).get().status, 200)
+        }
+    }
+
+    func testFiveHundredConcurrentCalls() {
+        let results = call(Array(repeating: request("/slow?ms=20"), count: 500), wait: 60)
+        XCTAssertEqual(results.count, 500)
+        XCTAssertEqual(results.filter { (try? $0.get().status) == 200 }.count, 500)
+    }
+
+    func testCancelledCallNeverCompletesAndIsReclaimed() {
+        let client = self.client!
+        let completed = LoopBound(false)
+        let id = onLoop { client.value!.send(self.request("/slow?ms=1500")) { _ in completed.value = true } }
+        Thread.sleep(forTimeInterval: 0.1)
+        onLoop { client.value!.cancel(id) }
+        XCTAssertEqual(onLoop { client.value!.activeCalls }, 0)
+        Thread.sleep(forTimeInterval: 1.6)
+        XCTAssertFalse(onLoop { completed.value })
+    }
+
+    func testNoHandleOrDescriptorLeaksOverThousandsOfCalls() throws {
+        _ = call(request("/ok"))
+        let descriptorsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        for _ in 0..<20 {
+            let batch = call(Array(repeating: request("/ok"), count: 100))
+            XCTAssertEqual(batch.filter { (try? $0.get().status) == 200 }.count, 100)
+        }
+        let client = self.client!
+        XCTAssertEqual(onLoop { client.value!.activeCalls }, 0)
+        XCTAssertLessThanOrEqual(onLoop { client.value!.pooledHandles }, 64)
+        let descriptorsAfter = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        // Cached connections may stay open (bounded by the cache), but nothing grows per call.
+        XCTAssertLessThan(descriptorsAfter - descriptorsBefore, 120)
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let failure) = self { return failure }
+        return nil
+    }
+}
