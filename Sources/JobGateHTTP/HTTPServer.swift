@@ -298,7 +298,7 @@ struct RequestIDGenerator {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String {
+    public func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -1,4 +1,5 @@
 """Fixtures that run the real jobgate binary on an ephemeral loopback port."""
+import http.client
 import json
 import os
 import pathlib
@@ -77,6 +78,64 @@ class Gateway:
     @property
     def base(self):
         return f"http://{self.host}:{self.port}"
+
+
+class Sandbox:
+    """`jobgate sandbox --base-port 0`: the five vendor simulators, and the environment that points at them."""
+
+    def __init__(self, *args):
+        self.process = subprocess.Popen([binary_path(), "sandbox", "--base-port", "0", *args],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        self.env = {}
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            raw = self.process.stdout.readline().decode()
+            if not raw:
+                raise RuntimeError("sandbox exited: " + self.process.stderr.read().decode(errors="replace"))
+            if raw.startswith("# sandbox ready"):
+                break
+            if raw.startswith("export "):
+                name, _, value = raw[len("export "):].strip().partition("=")
+                self.env[name] = value.strip("'\"")
+        else:
+            raise TimeoutError("sandbox did not get ready")
+
+    def root(self, vendor):
+        """scheme://host:port of a vendor's simulator."""
+        url = self.env[vendor.upper() + "_BASE_URL"]
+        scheme, _, rest = url.partition("://")
+        return scheme + "://" + rest.split("/", 1)[0]
+
+    def control(self, vendor, method, path, body=None):
+        host, port = self.root(vendor).split("://")[1].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        return json.loads(data) if data else None
+
+    def requests(self, vendor):
+        return self.control(vendor, "GET", "/__sandbox/requests")
+
+    def fault(self, vendor, **fault):
+        self.control(vendor, "POST", "/__sandbox/faults", fault)
+
+    def reset(self):
+        for vendor in ("deck", "bigchange", "shopplanr", "lilt", "bytenite"):
+            self.control(vendor, "POST", "/__sandbox/reset")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    instance = Sandbox()
+    yield instance
+    instance.stop()
 
 
 @pytest.fixture

@@ -13,11 +13,14 @@ public enum JobGateCommand {
         switch command {
         case "serve":
             do {
-                return ServeCommand.run(try Settings.resolve(arguments: rest, environment: environment))
+                return ServeCommand.run(try Settings.resolve(arguments: rest, environment: environment), environment: environment)
             } catch {
                 printError("jobgate: \(error)")
                 return 2
             }
+        case "check":
+            return CheckCommand.run(directory: rest.first ?? environment["JOBGATE_MAPPINGS"] ?? "./Mappings",
+                                    environment: environment)
         case "-h", "--help", "help":
             print(usage)
             return 0
@@ -30,6 +33,7 @@ public enum JobGateCommand {
     static var usage: String {
         var text = """
         usage: jobgate serve [options]
+               jobgate check [DIR]       validate mapping files (default: JOBGATE_MAPPINGS or ./Mappings)
 
         options (flag beats environment beats default):
         """

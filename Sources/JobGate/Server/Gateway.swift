@@ -1,19 +1,24 @@
 import JobGateHTTP
 import JobGateJSON
+import JobGateUpstream
 
 /// The request handler of one event loop: routes each request and turns every failure into a problem.
 final class Gateway: HTTPHandler {
     private let loop: EventLoop
+    private let store: StateStore
     private let log: Log
+    private let client: UpstreamClient
 
-    init(loop: EventLoop, log: Log) {
+    init(loop: EventLoop, store: StateStore, log: Log) {
         self.loop = loop
+        self.store = store
         self.log = log
+        self.client = UpstreamClient(loop: loop)
     }
 
     func handle(_ request: HTTPRequest, responder: HTTPResponder) {
-        let path = request.path
-        switch Route(path: path) {
+        let state = store.current
+        switch Route(path: request.path) {
         case .health:
             guard request.method == "GET" || request.method == "HEAD" else {
                 return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
@@ -23,13 +28,16 @@ final class Gateway: HTTPHandler {
             guard request.method == "GET" || request.method == "HEAD" else {
                 return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
             }
-            responder.respond(Self.json(200, ["status": "ready"]))
-        case .job:
+            responder.respond(Self.json(200, [
+                "status": "ready", "mappingHash": .string(state.mappings.hash),
+                "vendors": .number(JSONNumber(Int64(state.mappings.vendors.count))),
+            ]))
+        case .job(let rawID):
             guard request.method == "PATCH" else {
                 return fail(.methodNotAllowed(allow: "PATCH"), request, responder)
             }
-            fail(Problem(.notImplemented, status: 501, title: "Not implemented",
-                         detail: "Vendor adapters are not available in this build yet."), request, responder)
+            JobUpdateFlow(state: state, client: client, request: request, responder: responder)
+                .run(rawID: rawID)
         case .unknown:
             fail(.notFound("No route for this path."), request, responder)
         }
@@ -46,13 +54,18 @@ final class Gateway: HTTPHandler {
     }
 
     private func fail(_ problem: Problem, _ request: HTTPRequest, _ responder: HTTPResponder) {
-        responder.respond(problem.response(instance: String(request.path.prefix(256)), requestID: responder.requestID))
+        responder.respond(problem.response(instance: instance(request), requestID: responder.requestID))
     }
 
     static func json(_ status: Int, _ body: JSONValue) -> HTTPResponse {
         HTTPResponse(status: status, headers: [(name: "Content-Type", value: "application/json")],
                      body: JSON.serialize(body))
     }
+}
+
+/// The problem `instance`: the request path, bounded (an attacker's 10 KB path is not echoed whole).
+func instance(_ request: HTTPRequest) -> String {
+    String(request.path.prefix(256))
 }
 
 /// The routes of the public surface (CONTRACT.md §3).

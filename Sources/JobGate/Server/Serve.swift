@@ -6,7 +6,7 @@ import JobGateJSON
 
 /// `jobgate serve`: starts the loops, then waits for signals on the main thread.
 enum ServeCommand {
-    static func run(_ settings: Settings) -> Int32 {
+    static func run(_ settings: Settings, environment: [String: String]) -> Int32 {
         let log = Log(level: settings.logLevel)
         // Signals are taken synchronously by this thread only: block them before any loop thread exists,
         // so every thread inherits the mask and no handler runs on a loop thread.
@@ -14,6 +14,16 @@ enum ServeCommand {
         signals.block()
         signal(SIGPIPE, SIG_IGN)
         let fileLimit = raiseOpenFileLimit()
+        let store: StateStore
+        switch MappingLoader.load(directory: settings.mappingsDirectory, environment: environment) {
+        case .failure(let issues):
+            for issue in issues { printError("jobgate: \(issue)") }
+            log.error("startup_failed", ["reason": "invalid mapping files", "mappings": .string(settings.mappingsDirectory)])
+            return 1
+        case .success(let mappings):
+            store = StateStore(GatewayState(settings: settings, mappings: mappings))
+            logLoaded(mappings, log: log, event: "mappings_loaded")
+        }
 
         var configuration = HTTPServerConfiguration(address: settings.listen)
         configuration.loopCount = settings.threads
@@ -24,7 +34,7 @@ enum ServeCommand {
         configuration.idleTimeout = nanoseconds(settings.idleTimeoutSeconds)
         let server = HTTPServer(configuration: configuration)
         do {
-            try server.start { loop in Gateway(loop: loop, log: log) }
+            try server.start { loop in Gateway(loop: loop, store: store, log: log) }
         } catch {
             log.error("startup_failed", ["reason": .string("\(error)")])
             return 1
@@ -40,7 +50,7 @@ enum ServeCommand {
         while true {
             switch signals.wait() {
             case SIGHUP:
-                log.info("reload_requested")
+                reload(settings: settings, environment: environment, store: store, log: log)
             default:
                 log.info("draining", ["connections": .number(JSONNumber(Int64(server.connectionCount)))])
                 let drained = server.drain(timeoutNanoseconds: nanoseconds(settings.drainTimeoutSeconds))
@@ -48,6 +58,30 @@ enum ServeCommand {
                 return 0
             }
         }
+    }
+}
+
+extension ServeCommand {
+    /// SIGHUP: load the folder again; a bad set is rejected and logged while the old one keeps serving.
+    static func reload(settings: Settings, environment: [String: String], store: StateStore, log: Log) {
+        switch MappingLoader.load(directory: settings.mappingsDirectory, environment: environment) {
+        case .failure(let issues):
+            log.error("reload_rejected", [
+                "mappingHash": .string(store.current.mappings.hash),
+                "issues": .array(issues.map { .string($0.description) }),
+            ])
+        case .success(let mappings):
+            store.replace(with: GatewayState(settings: settings, mappings: mappings))
+            logLoaded(mappings, log: log, event: "reloaded")
+        }
+    }
+
+    static func logLoaded(_ mappings: MappingSet, log: Log, event: String) {
+        log.info(event, [
+            "mappingHash": .string(mappings.hash),
+            "vendors": .array(mappings.vendors.keys.sorted().map { .string($0) }),
+        ])
+        for warning in mappings.warnings { log.warn("mapping_warning", ["issue": .string(warning.description)]) }
     }
 }
 

@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JobGateHTTP
+import JobGateJSON
+import JobGateUpstream
+
+/// Pure translation of vendor answers back into the canonical Job, or into a problem (CONTRACT.md §3-4).
+public enum Normalizer {
+    /// The canonical Job from a vendor's job representation; nil when the body does not hold one.
+    public static func job(from body: JSONValue, vendorJobID: String, mapping: VendorMapping) -> JSONValue? {
+        guard let jobValue = mapping.response.job.value(in: body), jobValue.objectValue != nil else { return nil }
+        var rest = jobValue
+        var job = JSONObject()
+        var id = vendorJobID
+        if let pointer = mapping.response.id, let value = pointer.value(in: jobValue) {
+            id = value.stringValue ?? value.numberValue?.literal ?? vendorJobID
+            pointer.remove(from: &rest)
+        }
+        job["id"] = .string("\(mapping.vendor):\(id)")
+        job["vendor"] = .string(mapping.vendor)
+        job["vendorJobId"] = .string(id)
+        for field in CanonicalField.allCases {
+            guard let spec = mapping.fields[field], let value = spec.from.value(in: jobValue) else { continue }
+            job[field.rawValue] = canonicalValue(value, spec)
+            spec.from.remove(from: &rest)
+        }
+        for (key, stamp) in [("createdAt", mapping.response.createdAt), ("updatedAt", mapping.response.updatedAt)] {
+            guard let stamp, let value = stamp.pointer.value(in: jobValue) else { continue }
+            if let text = timestamp(value, stamp.format) { job[key] = .string(text) }
+            stamp.pointer.remove(from: &rest)
+        }
+        // vendorData speaks the names callers use in vendorFields, so what they send is what they read.
+        var vendorData = JSONObject()
+        for (name, spec) in mapping.vendorFields {
+            guard let value = spec.from.value(in: jobValue) else { continue }
+            vendorData[name] = vendorFieldValue(value, spec)
+            spec.from.remove(from: &rest)
+        }
+        for (key, value) in rest.objectValue ?? JSONObject() where vendorData[key] == nil {
+            vendorData[key] = value
+        }
+        job["vendorData"] = .object(vendorData)
+        return .object(job)
+    }
+
+    static func canonicalValue(_ value: JSONValue, _ spec: FieldMapping) -> JSONValue {
+        switch spec.format {
+        case .plain, .rfc3339:
+            return value
+        case .epoch, .epochMillis:
+            return timestamp(value, spec.format).map { .string($0) } ?? value
+        case .keyValueArray:
+            guard let array = value.arrayValue else { return value }
+            var object = JSONObject()
+            for element in array {
+                guard let key = element.objectValue?[spec.keyName] else { continue }
+                guard let name = key.stringValue ?? key.numberValue?.literal else { continue }
+                object[name] = element.objectValue?[spec.valueName] ?? .null
+            }
+            return .object(object)
+        }
+    }
+
+    static func vendorFieldValue(_ value: JSONValue, _ spec: VendorFieldMapping) -> JSONValue {
+        // An enum sent as strings may come back as numbers (LILT's isProcessing): answer in the sent form.
+        if spec.type == .enum, let number = value.numberValue, spec.values.contains(number.literal) {
+            return .string(number.literal)
+        }
+        return value
+    }
+
+    /// An RFC 3339 string from an upstream timestamp: RFC 3339 text, or epoch seconds/milliseconds.
+    static func timestamp(_ value: JSONValue, _ format: FieldMapping.Format) -> String? {
+        if let text = value.stringValue {
+            if RFC3339.parse(text) != nil { return text }
+            guard let number = Double(text) else { return nil }
+            return epochText(number, format)
+        }
+        guard let number = value.numberValue?.doubleValue, number.isFinite else { return nil }
+        return epochText(number, format)
+    }
+
+    private static func epochText(_ number: Double, _ format: FieldMapping.Format) -> String {
+        // "epoch" tells seconds from milliseconds by size: 1e11 seconds is the year 5138.
+        let seconds = format == .epochMillis || (format == .epoch && abs(number) >= 1e11) ? number / 1000 : number
+        return RFC3339.format(epochSeconds: seconds)
+    }
+}
+
+/// What the gateway knows about a vendor's error answer, before it becomes a problem.
+public struct UpstreamErrorSummary: Sendable {
+    public var status: Int
+    public var code: String?
+    public var message: String?
+    public var requestID: String?
+    public var fieldErrors = FieldErrors()
+    public var excerpt: String
+    public var retryAfterSeconds: Int?
+}
+
+extension Normalizer {
+    static let excerptLimit = 512
+
+    /// Reads a vendor's error answer according to the mapping's error style.
+    public static func summarize(_ response: UpstreamResponse, mapping: VendorMapping, redactor: Redactor) -> UpstreamErrorSummary {
+        let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 32, maxBytes: 256 * 1024))
+        var summary = UpstreamErrorSummary(status: response.status, excerpt: excerpt(response.body, redactor))
+        let errors = mapping.errors
+        func text(_ value: JSONValue?) -> String? {
+            guard let value else { return nil }
+            return value.stringValue ?? value.numberValue?.literal
+        }
+        if let body {
+            summary.code = text(errors.code.flatMap { $0.value(in: body) })
+                ?? text(body.objectValue?["code"]) ?? text(body.objectValue?["error"])
+            let messagePointers = [errors.message, JSONPointer("/detail"), JSONPointer("/message"), JSONPointer("/title")]
+            summary.message = messagePointers.lazy.compactMap { $0.flatMap { text($0.value(in: body)) } }.first
+            summary.requestID = text(body.objectValue?["traceId"]) ?? text(body.objectValue?["requestId"])
+            if let fieldErrors = errors.fieldErrors.flatMap({ $0.value(in: body) })?.objectValue {
+                for (name, messages) in fieldErrors {
+                    let list = messages.arrayValue?.compactMap(\.stringValue) ?? [messages.stringValue].compactMap { $0 }
+                    for message in list { summary.fieldErrors.add(canonicalName(forUpstream: name, mapping), redactor.scrub(bounded(message))) }
+                }
+            }
+        }
+        if summary.fieldErrors.isEmpty, let message = summary.message, let field = fieldMentioned(in: message, mapping) {
+            summary.fieldErrors.add(field, redactor.scrub(bounded(message)))
+        }
+        summary.message = summary.message.map { redactor.scrub(bounded($0)) }
+        summary.code = summary.code.map { redactor.scrub(bounded($0)) }
+        summary.requestID = (response.header("x-request-id") ?? response.header("request-id") ?? summary.requestID)
+            .map { bounded($0) }
+        summary.retryAfterSeconds = response.header("retry-after").flatMap(retryAfterSeconds)
+        return summary
+    }
+
+    /// The canonical name for an upstream field name (case-insensitive, ASP.NET's "$." prefix ignored).
+    static func canonicalName(forUpstream name: String, _ mapping: VendorMapping) -> String {
+        var key = name.lowercased()
+        if key.hasPrefix("$.") { key.removeFirst(2) }
+        for field in CanonicalField.allCases {
+            guard let spec = mapping.fields[field] else { continue }
+            if spec.to.tokens.joined(separator: ".").lowercased() == key || spec.to.lastToken?.lowercased() == key {
+                return field.rawValue
+            }
+        }
+        for (vendorName, spec) in mapping.vendorFields where spec.to.lastToken?.lowercased() == key || vendorName.lowercased() == key {
+            return "vendorFields.\(vendorName)"
+        }
+        return String(name.prefix(64))
+    }
+
+    /// For vendors that only send a message ("goalQuantity must be greater than zero"): the canonical field it
+    /// names, matched by the upstream field name as a whole word, never by the exact wording.
+    static func fieldMentioned(in message: String, _ mapping: VendorMapping) -> String? {
+        let words = Set(message.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map { $0.lowercased() })
+        for field in CanonicalField.allCases {
+            if let token = mapping.fields[field]?.to.lastToken?.lowercased(), words.contains(token) { return field.rawValue }
+        }
+        for (vendorName, spec) in mapping.vendorFields {
+            if let token = spec.to.lastToken?.lowercased(), words.contains(token) { return "vendorFields.\(vendorName)" }
+        }
+        return nil
+    }
+
+    static func excerpt(_ body: [UInt8], _ redactor: Redactor) -> String {
+        let text = String(decoding: body.prefix(excerptLimit), as: UTF8.self)
+        let printable = String(text.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" ? " " : Character($0) })
+        return redactor.scrub(printable) + (body.count > excerptLimit ? "…" : "")
+    }
+
+    static func bounded(_ text: String, _ limit: Int = 300) -> String {
+        text.count > limit ? String(text.prefix(limit)) + "…" : text
+    }
+
+    /// Retry-After as delta seconds, or as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") turned into one.
+    static func retryAfterSeconds(_ value: String) -> Int? {
+        let trimmed = value.trimmingASCIIWhitespace()
+        if let seconds = Int(trimmed) { return max(0, seconds) }
+        let parts = trimmed.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, parts[5] == "GMT", let month = months.firstIndex(of: String(parts[2])) else { return nil }
+        let monthText = month + 1 < 10 ? "0\(month + 1)" : "\(month + 1)"
+        guard let date = RFC3339.parse("\(parts[3])-\(monthText)-\(parts[1])T\(parts[4])Z") else { return nil }
+        return max(0, Int(date - Double(time(nil))))
+    }
+}

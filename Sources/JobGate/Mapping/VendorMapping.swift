@@ -1,0 +1,255 @@
+import JobGateJSON
+
+/// One vendor's mapping file, parsed, interpolated and checked. Immutable; a reload builds a new one.
+public struct VendorMapping: Sendable {
+    public let vendor: String
+    public let displayName: String
+    public let baseURL: String
+    public let auth: AuthScheme
+    /// Headers sent on every call (tenant ids and the like), values already interpolated.
+    public let headers: [(name: String, value: String)]
+    public let jobID: JobIDRule
+    public let timeoutSeconds: Double?
+    public let rateLimit: RateLimit?
+    public let fields: [CanonicalField: FieldMapping]
+    public let vendorFields: [(name: String, mapping: VendorFieldMapping)]
+    public let calls: [CallTemplate]
+    public let read: CallTemplate?
+    /// Read the job back after the writes (for vendors whose writes answer without a body).
+    public let readAfterWrite: Bool
+    public let response: ResponseMapping
+    public let errors: ErrorMapping
+    public let adapter: String?
+    public let caFile: String?
+    /// Environment variables whose emptiness leaves the vendor without credentials (503 until set).
+    public let missingConfiguration: [String]
+
+    public var allowPlainHTTP: Bool { baseURL.lowercased().hasPrefix("http://") }
+    public var isConfigured: Bool { missingConfiguration.isEmpty }
+
+    public func vendorField(_ name: String) -> VendorFieldMapping? {
+        vendorFields.first { $0.name == name }?.mapping
+    }
+
+    /// Every credential in this mapping, for the redactor.
+    public var secrets: [Secret] { auth.secrets }
+}
+
+public enum JobIDRule: String, Sendable, CaseIterable {
+    case any, integer, positiveInteger, uuid
+
+    /// Nil when `id` is acceptable, else why not.
+    func violation(_ id: String) -> String? {
+        switch self {
+        case .any:
+            return nil
+        case .integer:
+            return !id.isEmpty && id.count <= 18 && id.utf8.allSatisfy(isASCIIDigit) ? nil : "must be an integer"
+        case .positiveInteger:
+            guard !id.isEmpty, id.count <= 18, id.utf8.allSatisfy(isASCIIDigit), let value = Int64(id), value >= 1 else {
+                return "must be a positive integer"
+            }
+            return nil
+        case .uuid:
+            return CanonicalValidation.isUUID(id) ? nil : "must be a UUID"
+        }
+    }
+}
+
+func isASCIIDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+public enum AuthScheme: Sendable {
+    case none
+    case headers([(name: String, value: Secret)])
+    case bearer(Secret)
+    case basic(username: Secret, password: Secret)
+    case queryKey(name: String, value: Secret)
+    /// A token fetched and refreshed by the gateway; `staticToken`, when set, is used instead.
+    case token(TokenSource)
+
+    var secrets: [Secret] {
+        switch self {
+        case .none: []
+        case .headers(let headers): headers.map(\.value)
+        case .bearer(let token): [token]
+        case .basic(let username, let password): [username, password]
+        case .queryKey(_, let value): [value]
+        case .token(let source): source.secrets
+        }
+    }
+
+    /// Names of the headers carrying credentials, for redaction in dry runs.
+    var credentialHeaderNames: [String] {
+        switch self {
+        case .none, .queryKey: []
+        case .headers(let headers): headers.map(\.name)
+        case .bearer, .basic: ["Authorization"]
+        case .token(let source): [source.header]
+        }
+    }
+}
+
+public struct TokenSource: Sendable {
+    public enum Exchange: Sendable {
+        /// OAuth2 client credentials: form body, `{access_token, expires_in}`.
+        case clientCredentials(url: String, clientID: Secret, clientSecret: Secret)
+        /// A JSON body posted to `url`; the token and its lifetime are read by JSON pointer.
+        case jsonExchange(url: String, body: [(name: String, value: Secret)], tokenPointer: String, expiresInPointer: String?)
+    }
+
+    public let staticToken: Secret?
+    public let exchange: Exchange?
+    public let header: String
+    public let prefix: String
+
+    var secrets: [Secret] {
+        var all = staticToken.map { [$0] } ?? []
+        switch exchange {
+        case .clientCredentials(_, let id, let secret): all += [id, secret]
+        case .jsonExchange(_, let body, _, _): all += body.map(\.value)
+        case nil: break
+        }
+        return all
+    }
+}
+
+public struct RateLimit: Sendable {
+    public let requests: Int
+    public let perSeconds: Double
+}
+
+/// Where a canonical field lives upstream and how its value is represented there.
+public struct FieldMapping: Sendable {
+    public enum Format: String, Sendable {
+        case plain, rfc3339, epoch, epochMillis, keyValueArray
+    }
+
+    public let to: JSONPointer
+    public let from: JSONPointer
+    public let format: Format
+    /// For keyValueArray: the member names of each element and whether keys are integers upstream.
+    public let keyName: String
+    public let valueName: String
+    public let integerKeys: Bool
+    /// A vendor may refuse to unset a field the contract allows to be null.
+    public let nullable: Bool
+}
+
+public struct VendorFieldMapping: Sendable {
+    public enum ValueType: String, Sendable, CaseIterable {
+        case string, nonEmptyString, integer, boolean, `enum`, object, any
+    }
+
+    public let to: JSONPointer
+    public let from: JSONPointer
+    public let type: ValueType
+    public let values: [String]
+    public let keys: [String]
+    public let nullable: Bool
+}
+
+public struct CallTemplate: Sendable {
+    public enum BodyShape: String, Sendable {
+        /// An object built from the fields' `to` pointers.
+        case object
+        /// The single field's value itself (a JSON string, object, ...).
+        case value
+        case none
+    }
+
+    public let name: String
+    public let method: String
+    /// Relative to the base URL; `{id}` is replaced by the percent-encoded vendor job id.
+    public let path: String
+    /// The patch fields this call carries; nil means all fields (and the call is always made).
+    public let fields: [PatchField]?
+    public let body: BodyShape
+    public let idempotent: Bool
+}
+
+public struct ResponseMapping: Sendable {
+    /// Where the job object sits in a response body ("" for the root).
+    public let job: JSONPointer
+    public let id: JSONPointer?
+    public let createdAt: (pointer: JSONPointer, format: FieldMapping.Format)?
+    public let updatedAt: (pointer: JSONPointer, format: FieldMapping.Format)?
+}
+
+public struct ErrorMapping: Sendable {
+    public enum Style: String, Sendable {
+        case problemDetails, message, rpcStatus
+    }
+
+    public let style: Style
+    public let fieldErrors: JSONPointer?
+    public let message: JSONPointer?
+    public let code: JSONPointer?
+}
+
+/// An RFC 6901 JSON pointer, pre-split into unescaped reference tokens.
+public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
+    public let tokens: [String]
+
+    public init?(_ text: String) {
+        if text.isEmpty {
+            tokens = []
+            return
+        }
+        guard text.hasPrefix("/") else { return nil }
+        tokens = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.replacing("~1", with: "/").replacing("~0", with: "~")
+        }
+    }
+
+    public var description: String {
+        tokens.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
+    }
+
+    public var lastToken: String? { tokens.last }
+
+    public func value(in root: JSONValue) -> JSONValue? {
+        var current = root
+        for token in tokens {
+            switch current {
+            case .object(let object):
+                guard let next = object[token] else { return nil }
+                current = next
+            case .array(let array):
+                guard let index = Int(token), array.indices.contains(index) else { return nil }
+                current = array[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+
+    /// Sets `value` at this pointer inside `root`, creating objects along the way.
+    public func set(_ value: JSONValue, in root: inout JSONValue) {
+        guard let first = tokens.first else {
+            root = value
+            return
+        }
+        var object = root.objectValue ?? JSONObject()
+        var child = object[first] ?? .object(JSONObject())
+        JSONPointer(tokens: Array(tokens.dropFirst())).set(value, in: &child)
+        object[first] = child
+        root = .object(object)
+    }
+
+    /// Removes the member at this pointer, if present.
+    public func remove(from root: inout JSONValue) {
+        guard let first = tokens.first, var object = root.objectValue else { return }
+        if tokens.count == 1 {
+            object[first] = nil
+        } else if var child = object[first] {
+            JSONPointer(tokens: Array(tokens.dropFirst())).remove(from: &child)
+            object[first] = child
+        }
+        root = .object(object)
+    }
+
+    private init(tokens: [String]) {
+        self.tokens = tokens
+    }
+}

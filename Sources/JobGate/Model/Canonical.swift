@@ -1,0 +1,141 @@
+import JobGateJSON
+
+/// The canonical writable fields of a Job (CONTRACT.md §3) and the rules every vendor shares.
+public enum CanonicalField: String, CaseIterable, Sendable {
+    case name, description, dueAt, goalQuantity, plannedDurationMinutes, reference, orderNumber
+    case contactPersonId, customFields
+
+    enum Kind {
+        case nonEmptyString, string, dateTime, positiveInteger, nonNegativeInteger, uuid, stringMap
+    }
+
+    var kind: Kind {
+        switch self {
+        case .name: .nonEmptyString
+        case .description, .reference, .orderNumber: .string
+        case .dueAt: .dateTime
+        case .goalQuantity: .positiveInteger
+        case .plannedDurationMinutes: .nonNegativeInteger
+        case .contactPersonId: .uuid
+        case .customFields: .stringMap
+        }
+    }
+
+    /// Whether `null` (unset) is meaningful for the field at all; a vendor may still refuse it.
+    var isNullable: Bool {
+        switch self {
+        case .reference, .orderNumber, .contactPersonId: true
+        default: false
+        }
+    }
+}
+
+/// Names of members that describe a Job but cannot be written.
+let readOnlyJobMembers: Set<String> = ["id", "vendor", "vendorJobId", "createdAt", "updatedAt", "vendorData"]
+
+/// A field of a patch: canonical, or one of the target vendor's raw fields.
+public enum PatchField: Hashable, Sendable, CustomStringConvertible {
+    case canonical(CanonicalField)
+    case vendor(String)
+
+    /// The name used in `errors` and in mapping `fields` lists.
+    public var description: String {
+        switch self {
+        case .canonical(let field): field.rawValue
+        case .vendor(let name): "vendorFields.\(name)"
+        }
+    }
+}
+
+/// Messages keyed by canonical field name, in the order found.
+public struct FieldErrors: Sendable {
+    public private(set) var entries: [(field: String, messages: [String])] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public mutating func add(_ field: String, _ message: String) {
+        if let index = entries.firstIndex(where: { $0.field == field }) {
+            entries[index].messages.append(message)
+        } else {
+            entries.append((field, [message]))
+        }
+    }
+
+    public mutating func merge(_ other: FieldErrors) {
+        for entry in other.entries { for message in entry.messages { add(entry.field, message) } }
+    }
+
+    public var json: JSONValue {
+        var object = JSONObject()
+        for entry in entries { object[entry.field] = .array(entry.messages.map { .string($0) }) }
+        return .object(object)
+    }
+}
+
+/// Checks the vendor-independent shape of each canonical member (types, ranges, formats).
+enum CanonicalValidation {
+    static func check(_ field: CanonicalField, _ value: JSONValue, into errors: inout FieldErrors) {
+        let name = field.rawValue
+        if value.isNull {
+            if !field.isNullable { errors.add(name, "cannot be null: this field cannot be unset") }
+            return
+        }
+        switch field.kind {
+        case .nonEmptyString:
+            guard let text = value.stringValue else { return errors.add(name, "must be a string") }
+            if text.allSatisfy(\.isWhitespace) { errors.add(name, "must not be empty") }
+        case .string:
+            if value.stringValue == nil { errors.add(name, "must be a string") }
+        case .dateTime:
+            guard let text = value.stringValue, RFC3339.parse(text) != nil else {
+                return errors.add(name, "must be an RFC 3339 date-time such as 2026-05-01T12:00:00Z")
+            }
+        case .positiveInteger:
+            guard let number = safeInteger(value), number > 0 else { return errors.add(name, "must be an integer greater than 0") }
+        case .nonNegativeInteger:
+            guard let number = safeInteger(value), number >= 0 else { return errors.add(name, "must be an integer of at least 0") }
+        case .uuid:
+            guard let text = value.stringValue, isUUID(text) else { return errors.add(name, "must be a UUID") }
+        case .stringMap:
+            guard let object = value.objectValue else { return errors.add(name, "must be an object of id → string or null") }
+            for (key, member) in object where !(member.isNull || member.stringValue != nil) {
+                errors.add(name, "value of '\(key.prefix(64))' must be a string or null")
+            }
+        }
+    }
+
+    /// An integer within ±2^53 written without fraction or exponent; anything else would be rounded somewhere.
+    static func safeInteger(_ value: JSONValue) -> Int64? {
+        guard let number = value.numberValue, number.isSafeInteger else { return nil }
+        return number.int64Value
+    }
+
+    static func isUUID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            if [8, 13, 18, 23].contains(index) {
+                guard byte == 0x2D else { return false }
+            } else if hexDigit(byte) == nil {
+                return false
+            }
+        }
+        return true
+    }
+
+    static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x41...0x46: byte - 0x37
+        case 0x61...0x66: byte - 0x57
+        default: nil
+        }
+    }
+}
+
+extension String {
+    /// Whether the text holds CR, LF or NUL, which must never reach an upstream header.
+    var hasLineBreakOrNUL: Bool { utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
+}

@@ -1,0 +1,100 @@
+import XCTest
+import JobGateJSON
+import JobGateUpstream
+@testable import JobGate
+
+/// Pure translation back: vendor answers → canonical Job or problem.
+final class NormalizeTests: XCTestCase {
+    func normalize(_ vendor: String, _ body: String, id: String) throws -> String {
+        text(Normalizer.job(from: try json(body), vendorJobID: id, mapping: try mapping(vendor)))
+    }
+
+    func testDeckEpochTimestampsAndJobCode() throws {
+        let job = try normalize("deck", #"{"name":"Invoices","job_code":"invoice-extractor","input_schema":{},"output_schema":{},"prompts":null,"created_at":1700000000,"updated_at":1700000123456}"#, id: "invoice-extractor")
+        XCTAssertEqual(job, #"{"id":"deck:invoice-extractor","vendor":"deck","vendorJobId":"invoice-extractor","name":"Invoices","createdAt":"2023-11-14T22:13:20Z","updatedAt":"2023-11-14T22:15:23.456Z","vendorData":{"code":"invoice-extractor","input_schema":{},"output_schema":{},"prompts":null}}"#)
+    }
+
+    func testBigChangeCustomFieldsBecomeAnObject() throws {
+        let job = try normalize("bigchange", #"{"id":1001,"description":"Boiler","reference":null,"plannedDuration":90,"personId":null,"orderNumber":"PO-1","customFields":[{"definitionId":7,"value":"blue"}],"status":"scheduled","createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-02T00:00:00Z"}"#, id: "1001")
+        XCTAssertEqual(job, #"{"id":"bigchange:1001","vendor":"bigchange","vendorJobId":"1001","description":"Boiler","plannedDurationMinutes":90,"reference":null,"orderNumber":"PO-1","contactPersonId":null,"customFields":{"7":"blue"},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-02T00:00:00Z","vendorData":{"status":"scheduled"}}"#)
+    }
+
+    func testLiltEnumComesBackInTheFormItWasSent() throws {
+        let job = try normalize("lilt", #"{"id":241,"name":"Docs","due":"2026-05-05T10:56:44.985Z","isProcessing":0,"status":"active","stats":{"numProjects":1}}"#, id: "241")
+        XCTAssertEqual(job, #"{"id":"lilt:241","vendor":"lilt","vendorJobId":"241","name":"Docs","dueAt":"2026-05-05T10:56:44.985Z","vendorData":{"isProcessing":"0","status":"active","stats":{"numProjects":1}}}"#)
+    }
+
+    func testByteNiteJobIsUnderJob() throws {
+        let job = try normalize("bytenite", #"{"job":{"id":"7c1f","name":"render","config":{"taskTimeout":"30"},"state":"JOB_STATE_NEW","createdAt":"2026-01-01T00:00:00Z"},"templateInfo":{"id":"t"}}"#, id: "7c1f")
+        XCTAssertEqual(job, #"{"id":"bytenite:7c1f","vendor":"bytenite","vendorJobId":"7c1f","name":"render","createdAt":"2026-01-01T00:00:00Z","vendorData":{"configs":{"taskTimeout":"30"},"state":"JOB_STATE_NEW"}}"#)
+        XCTAssertNil(Normalizer.job(from: try json(#"{"unexpected":true}"#), vendorJobID: "x", mapping: try mapping("bytenite")))
+    }
+
+    func summary(_ vendor: String, status: Int, _ body: String, headers: [(name: String, value: String)] = []) throws -> UpstreamErrorSummary {
+        let response = UpstreamResponse(status: status, headers: headers, body: Array(body.utf8))
+        return Normalizer.summarize(response, mapping: try mapping(vendor), redactor: try loadMappings().redactor)
+    }
+
+    func problem(_ vendor: String, status: Int, _ body: String, headers: [(name: String, value: String)] = []) throws -> Problem {
+        UpstreamProblems.problem(for: try summary(vendor, status: status, body, headers: headers), vendor: vendor)
+    }
+
+    func testBigChangeValidationErrorsMapToCanonicalNames() throws {
+        let problem = try problem("bigchange", status: 422, #"{"type":"x","title":"Invalid","status":422,"errors":{"plannedDuration":["must be positive"],"personId":["locked"]},"traceId":"trace-9"}"#)
+        XCTAssertEqual(problem.status, 422)
+        XCTAssertEqual(text(problem.extensions["errors"]), #"{"plannedDurationMinutes":["must be positive"],"contactPersonId":["locked"]}"#)
+        XCTAssertEqual(problem.extensions["upstream"]?.objectValue?["requestId"], "trace-9")
+    }
+
+    func testShopPlanrMessagesMapByFieldNotWording() throws {
+        for message in ["goalQuantity must be greater than zero", "goalQuantity must be greater than 0"] {
+            let problem = try problem("shopplanr", status: 400, #"{"error":true,"statusCode":400,"message":"\#(message)"}"#)
+            XCTAssertEqual(problem.status, 422)
+            XCTAssertEqual(problem.extensions["errors"]?.objectValue?.keys, ["goalQuantity"])
+        }
+    }
+
+    func testStatusTable() throws {
+        XCTAssertEqual(try problem("lilt", status: 401, "Unauthorized").status, 502)
+        XCTAssertEqual(try problem("lilt", status: 401, "Unauthorized").kind, .upstreamAuth)
+        XCTAssertEqual(try problem("deck", status: 403, #"{"title":"Attempted to update a shared job definition"}"#).status, 403)
+        XCTAssertEqual(try problem("deck", status: 404, "{}").status, 404)
+        XCTAssertEqual(try problem("deck", status: 409, "{}").status, 409)
+        XCTAssertEqual(try problem("deck", status: 500, "boom").status, 502)
+        XCTAssertEqual(try problem("deck", status: 302, "").status, 502)
+        let limited = try problem("lilt", status: 429, #"{"message":"quota"}"#, headers: [(name: "Retry-After", value: "99999")])
+        XCTAssertEqual(limited.status, 429)
+        XCTAssertTrue(limited.headers.contains { $0 == (name: "Retry-After", value: "3600") }, "clamped")
+        let unavailable = try problem("lilt", status: 503, "{}", headers: [(name: "Retry-After", value: "5")])
+        XCTAssertEqual(unavailable.status, 503)
+        XCTAssertEqual(try problem("lilt", status: 503, "{}").status, 502)
+    }
+
+    func testByteNiteRPCStatusCode() throws {
+        let summary = try summary("bytenite", status: 400, #"{"code":9,"message":"job is not in JOB_STATE_NEW","details":[]}"#)
+        XCTAssertEqual(summary.code, "9")
+        XCTAssertEqual(summary.message, "job is not in JOB_STATE_NEW")
+    }
+
+    func testExcerptsAreBoundedAndRedacted() throws {
+        let body = #"{"message":"bad key lilt-key-canary"}"# + String(repeating: "x", count: 5000)
+        let summary = try summary("lilt", status: 500, body)
+        XCTAssertLessThanOrEqual(summary.excerpt.count, Normalizer.excerptLimit + 1)
+        XCTAssertFalse(summary.excerpt.contains("lilt-key-canary"))
+        XCTAssertTrue(summary.excerpt.contains(Secret.redacted))
+    }
+
+    func testRetryAfterHTTPDate() {
+        XCTAssertEqual(Normalizer.retryAfterSeconds("120"), 120)
+        XCTAssertEqual(Normalizer.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT"), 0, "a past date means now")
+        XCTAssertNil(Normalizer.retryAfterSeconds("soon"))
+    }
+
+    func testTimeoutAfterSendingAWriteHasUnknownOutcome() {
+        let problem = UpstreamProblems.problem(for: .timeout(requestSent: true), vendor: "lilt", isWrite: true)
+        XCTAssertEqual(problem.status, 504)
+        XCTAssertEqual(problem.extensions["outcome"], "unknown")
+        XCTAssertNil(UpstreamProblems.problem(for: .timeout(requestSent: false), vendor: "lilt", isWrite: true).extensions["outcome"])
+        XCTAssertEqual(UpstreamProblems.problem(for: .connectionRefused, vendor: "lilt", isWrite: true).status, 502)
+    }
+}

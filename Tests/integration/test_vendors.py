@@ -1,0 +1,263 @@
+"""Gateway binary → sandbox simulators, through real sockets: what each vendor receives and what callers get."""
+import base64
+import http.client
+import json
+import pathlib
+import shutil
+
+import pytest
+
+SECRETS = ("DECK_SECRET", "DECK_CLIENT_ID", "BIGCHANGE_CLIENT_SECRET", "SHOPPLANR_TOKEN", "LILT_API_KEY", "BYTENITE_API_KEY")
+
+
+@pytest.fixture
+def gw(sandbox, start_gateway):
+    sandbox.reset()
+    return start_gateway(env=sandbox.env)
+
+
+def patch(gateway, job_id, body, headers=None, raw=None, path=None):
+    conn = http.client.HTTPConnection(gateway.host, gateway.port, timeout=15)
+    all_headers = {"Content-Type": "application/json"}
+    all_headers.update(headers or {})
+    conn.request("PATCH", path or "/jobs/" + job_id, body=raw if raw is not None else json.dumps(body), headers=all_headers)
+    response = conn.getresponse()
+    data = response.read()
+    payload = json.loads(data) if data else None
+    return response.status, dict((k.lower(), v) for k, v in response.getheaders()), payload
+
+
+def vendor_calls(sandbox, vendor):
+    return [r for r in sandbox.requests(vendor) if not r["target"].startswith("/__sandbox")]
+
+
+# ---------------------------------------------------------------- deck
+
+DECK_FULL = {"name": "Invoices v2", "vendorFields": {"code": "invoice-extractor", "input_schema": {"type": "object"},
+                                                     "output_schema": {"type": "object"}, "prompts": None}}
+
+
+def test_deck_happy_path(gw, sandbox):
+    status, headers, job = patch(gw, "deck:invoice-extractor", DECK_FULL)
+    assert status == 200, job
+    assert job["id"] == "deck:invoice-extractor" and job["vendor"] == "deck"
+    assert job["name"] == "Invoices v2"
+    assert job["vendorData"]["code"] == "invoice-extractor"
+    assert job["createdAt"].endswith("Z") and job["updatedAt"].endswith("Z")
+    [call] = vendor_calls(sandbox, "deck")
+    assert call["method"] == "PATCH"
+    assert call["target"] == "/api/v1/jobs/invoice-extractor"
+    assert call["headers"]["x-deck-client-id"] == sandbox.env["DECK_CLIENT_ID"]
+    assert call["headers"]["x-deck-secret"] == sandbox.env["DECK_SECRET"]
+    assert json.loads(call["body"]) == {"name": "Invoices v2", "code": "invoice-extractor", "input_schema": {"type": "object"},
+                                        "output_schema": {"type": "object"}, "prompts": None}
+    assert call["headers"]["x-request-id"] == headers["x-request-id"]
+
+
+def test_deck_partial_patch_is_422_and_never_sent(gw, sandbox):
+    status, _, problem = patch(gw, "deck:invoice-extractor", {"name": "x"})
+    assert status == 422
+    assert set(problem["errors"]) == {"vendorFields.code", "vendorFields.input_schema", "vendorFields.output_schema"}
+    assert vendor_calls(sandbox, "deck") == []
+
+
+def test_deck_shared_definition_stays_403(gw):
+    body = dict(DECK_FULL, vendorFields=dict(DECK_FULL["vendorFields"], code="shared-utility-bill"))
+    status, headers, problem = patch(gw, "deck:shared-utility-bill", body)
+    assert status == 403
+    assert headers["content-type"] == "application/problem+json"
+    assert problem["vendor"] == "deck" and problem["upstreamStatus"] == 403
+
+
+def test_deck_unknown_job_is_404(gw):
+    status, _, problem = patch(gw, "deck:no-such-job", DECK_FULL)
+    assert status == 404 and problem["upstream"]["status"] == 404
+
+
+# ---------------------------------------------------------------- bigchange
+
+def test_bigchange_token_write_then_read_back(gw, sandbox):
+    body = {"plannedDurationMinutes": 90, "reference": None, "customFields": {"7": "blue"}}
+    status, _, job = patch(gw, "bigchange:1001", body)
+    assert status == 200, job
+    assert job["plannedDurationMinutes"] == 90 and job["reference"] is None
+    assert job["customFields"]["7"] == "blue"
+    calls = vendor_calls(sandbox, "bigchange")
+    assert [c["method"] + " " + c["target"].split("?")[0] for c in calls] == ["POST /auth/tokens", "PATCH /v1/jobs/1001", "GET /v1/jobs/1001"]
+    assert "grant_type=client_credentials" in calls[0]["body"]
+    token = calls[1]["headers"]["authorization"]
+    assert token.startswith("Bearer ") and calls[2]["headers"]["authorization"] == token
+    assert calls[1]["headers"]["customer-id"] == "42"
+    assert json.loads(calls[1]["body"]) == {"plannedDuration": 90, "reference": None, "customFields": [{"definitionId": 7, "value": "blue"}]}
+    # The token is cached: a second update does not fetch another.
+    assert patch(gw, "bigchange:1001", {"orderNumber": "PO-7"})[0] == 200
+    assert [c["target"] for c in vendor_calls(sandbox, "bigchange")].count("/auth/tokens") == 1
+
+
+def test_bigchange_return_minimal_skips_read(gw, sandbox):
+    status, headers, body = patch(gw, "bigchange:1001", {"description": "x"}, headers={"Prefer": "return=minimal"})
+    assert status == 204 and body is None
+    assert [c["method"] for c in vendor_calls(sandbox, "bigchange") if "/jobs/" in c["target"]] == ["PATCH"]
+
+
+def test_bigchange_id_must_be_positive_integer(gw, sandbox):
+    for bad in ("abc", "0", "-3"):
+        status, _, problem = patch(gw, "bigchange:" + bad, {"description": "x"})
+        assert status == 400, bad
+    assert vendor_calls(sandbox, "bigchange") == []
+
+
+def test_bigchange_validation_errors_are_canonical(gw):
+    status, _, problem = patch(gw, "bigchange:1002", {"description": "locked now"})
+    assert status == 422, problem
+    assert "description" in problem["errors"]
+
+
+def test_bigchange_failed_read_back_says_write_applied(gw, sandbox):
+    sandbox.fault("bigchange", method="GET", pathPrefix="/v1/jobs", times=1, status=500, body="{}")
+    status, _, problem = patch(gw, "bigchange:1001", {"description": "x"})
+    assert status == 502
+    assert problem["applied"] == ["update"]
+    assert problem["failed"] == "read"
+
+
+# ---------------------------------------------------------------- shopplanr
+
+def test_shopplanr_put(gw, sandbox):
+    status, _, job = patch(gw, "shopplanr:job_V1StGXR8Z5jd", {"name": "JOB-2024-001-REV2", "goalQuantity": 75})
+    assert status == 200, job
+    assert job["goalQuantity"] == 75 and job["name"] == "JOB-2024-001-REV2"
+    assert job["vendorData"]["jiraTicketKey"] == "PI-42"
+    [call] = vendor_calls(sandbox, "shopplanr")
+    assert call["method"] == "PUT" and call["target"] == "/api/jobs/job_V1StGXR8Z5jd"
+    assert call["headers"]["authorization"] == "Bearer " + sandbox.env["SHOPPLANR_TOKEN"]
+
+
+def test_shopplanr_400_maps_to_422_by_field(gw, sandbox):
+    sandbox.fault("shopplanr", times=1, status=400, body=json.dumps(
+        {"error": True, "url": "/api/jobs/x", "statusCode": 400, "statusMessage": "Bad Request",
+         "message": "goalQuantity must be greater than zero"}))
+    status, _, problem = patch(gw, "shopplanr:job_V1StGXR8Z5jd", {"goalQuantity": 5})
+    assert status == 422
+    assert list(problem["errors"]) == ["goalQuantity"]
+
+
+def test_shopplanr_unknown_job(gw):
+    assert patch(gw, "shopplanr:job_nope", {"name": "x"})[0] == 404
+
+
+# ---------------------------------------------------------------- lilt
+
+def test_lilt_basic_auth_and_enum(gw, sandbox):
+    status, _, job = patch(gw, "lilt:241", {"name": "Docs", "dueAt": "2026-05-05T10:56:44.985Z",
+                                           "vendorFields": {"isProcessing": "1"}})
+    assert status == 200, job
+    assert job["vendorData"]["isProcessing"] == "1"
+    [call] = vendor_calls(sandbox, "lilt")
+    key = sandbox.env["LILT_API_KEY"]
+    assert call["headers"]["authorization"] == "Basic " + base64.b64encode(f"{key}:{key}".encode()).decode()
+    assert "key=" not in call["target"], "never the query key"
+
+
+def test_lilt_id_must_be_integer(gw, sandbox):
+    assert patch(gw, "lilt:abc", {"name": "x"})[0] == 400
+    assert vendor_calls(sandbox, "lilt") == []
+
+
+def test_lilt_rate_limit(sandbox, start_gateway, tmp_path):
+    folder = tmp_path / "Mappings"
+    shutil.copytree(pathlib.Path(__file__).resolve().parents[2] / "Mappings", folder)
+    lilt = json.loads((folder / "lilt.json").read_text())
+    lilt["rateLimit"] = {"requests": 2, "perSeconds": 60}
+    (folder / "lilt.json").write_text(json.dumps(lilt))
+    gateway = start_gateway("--mappings", str(folder), env=sandbox.env)
+    assert [patch(gateway, "lilt:241", {"name": "x"})[0] for _ in range(2)] == [200, 200]
+    status, headers, problem = patch(gateway, "lilt:241", {"name": "x"})
+    assert status == 429 and int(headers["retry-after"]) >= 1
+
+
+# ---------------------------------------------------------------- bytenite
+
+def test_bytenite_fan_out(gw, sandbox):
+    job_id = "7c1f7a9e-1b2c-4d5e-8f90-123456789abc"
+    status, _, job = patch(gw, "bytenite:" + job_id, {"name": "render", "vendorFields": {"configs": {"taskTimeout": 30}}})
+    assert status == 200, job
+    assert job["name"] == "render"
+    calls = vendor_calls(sandbox, "bytenite")
+    assert [c["method"] + " " + c["target"] for c in calls] == [
+        "POST /v1/auth/access_token",
+        f"PATCH /v1/customer/jobs/{job_id}/jobname",
+        f"PATCH /v1/customer/jobs/{job_id}/configs"]
+    assert json.loads(calls[0]["body"]) == {"apiKey": sandbox.env["BYTENITE_API_KEY"]}
+    assert json.loads(calls[1]["body"]) == "render"
+    assert not calls[1]["headers"]["authorization"].lower().startswith("bearer")
+
+
+def test_bytenite_failure_part_way_lists_applied_parts(gw, sandbox):
+    job_id = "7c1f7a9e-1b2c-4d5e-8f90-123456789abc"
+    sandbox.fault("bytenite", pathPrefix=f"/v1/customer/jobs/{job_id}/datasource", times=1, status=500,
+                  body=json.dumps({"code": 13, "message": "internal", "details": []}))
+    status, _, problem = patch(gw, "bytenite:" + job_id, {
+        "name": "render", "vendorFields": {"configs": {"taskTimeout": 30}, "dataSource": {"dataSourceDescriptor": "url"}}})
+    assert status == 502
+    assert problem["applied"] == ["jobname", "configs"]
+    assert problem["failed"] == "datasource"
+    assert [s["applied"] for s in problem["steps"]] == [True, True, False]
+
+
+def test_bytenite_started_job_rejected(gw):
+    status, _, problem = patch(gw, "bytenite:0d9e8f7a-6b5c-4d3e-2f10-fedcba987654", {"name": "x"})
+    assert status == 422, problem
+    assert problem["upstream"]["code"] == "9"
+
+
+# ---------------------------------------------------------------- shared behaviour
+
+def test_dry_run_redacts_credentials(gw, sandbox):
+    for query, headers in (("?dryRun=true", {}), ("", {"Prefer": "dry-run"})):
+        status, _, plan = patch(gw, None, {"name": "x"}, headers=headers, path="/jobs/lilt:241" + query)
+        assert status == 200 and plan["dryRun"] is True
+        [call] = plan["calls"]
+        assert call["method"] == "PUT" and call["url"].endswith("/v2/jobs/241")
+        assert call["headers"]["Authorization"] == "[redacted]"
+        assert sandbox.env["LILT_API_KEY"] not in json.dumps(plan)
+    assert vendor_calls(sandbox, "lilt") == []
+
+
+def test_unsupported_field_is_422_before_any_call(gw, sandbox):
+    status, _, problem = patch(gw, "shopplanr:job_V1StGXR8Z5jd", {"description": "no such thing here"})
+    assert status == 422 and "description" in problem["errors"]
+    assert vendor_calls(sandbox, "shopplanr") == []
+
+
+def test_request_errors(gw):
+    assert patch(gw, "lilt:241", None, raw="{not json")[0] == 400
+    assert patch(gw, "lilt:241", None, raw="[1]")[0] == 400
+    assert patch(gw, "lilt:241", None, raw='{"name":"a","name":"b"}')[0] == 400
+    status, headers, _ = patch(gw, "lilt:241", {"name": "x"}, headers={"Content-Type": "text/plain"})
+    assert status == 415 and "application/merge-patch+json" in headers["accept-patch"]
+    assert patch(gw, "nobody:1", {"name": "x"})[0] == 400
+    assert patch(gw, "241", {"name": "x"}, headers={"Job-Vendor": "deck", "X": "y"}, path="/jobs/lilt:241")[0] == 400
+    assert patch(gw, "241", {"name": "x"}, headers={"Job-Vendor": "lilt"})[0] == 200
+    assert patch(gw, "lilt%3A241", {"name": "x"})[0] == 200
+
+
+def test_unconfigured_vendor_is_503(sandbox, start_gateway):
+    env = {k: v for k, v in sandbox.env.items() if not k.startswith("DECK_") or k == "DECK_BASE_URL"}
+    gateway = start_gateway(env=env)
+    status, headers, problem = patch(gateway, "deck:invoice-extractor", DECK_FULL)
+    assert status == 503 and problem["vendor"] == "deck" and "DECK_" in problem["detail"]
+
+
+def test_canary_secrets_never_leak(sandbox, start_gateway):
+    gateway = start_gateway("--log-level", "debug", env=sandbox.env)
+    outputs = []
+    for job_id, body in (("lilt:241", {"name": "x"}), ("deck:invoice-extractor", DECK_FULL), ("bigchange:1001", {"description": "y"}),
+                         ("bytenite:7c1f7a9e-1b2c-4d5e-8f90-123456789abc", {"name": "z"}), ("lilt:241", {"bogus": 1})):
+        for suffix in ("", "?dryRun=true"):
+            outputs.append(json.dumps(patch(gateway, None, body, path="/jobs/" + job_id + suffix)))
+    gateway.stop()
+    outputs.append(json.dumps(gateway.lines))
+    everything = "\n".join(outputs)
+    for name in SECRETS:
+        assert sandbox.env[name] not in everything, name
