@@ -84,7 +84,7 @@ final class MappingTests: XCTestCase {
         guard case .failure(let issues) = MappingLoader.load(directory: folder.path, environment: [:]) else {
             return XCTFail("a broken mapping must be rejected")
         }
-        let lines = issues.map(\.description)
+        let lines = issues.issues.map(\.description)
         XCTAssertTrue(lines.contains { $0.contains("acme.json at /baseUrl") && $0.contains("ACME_URL") }, "\(lines)")
         XCTAssertTrue(lines.contains { $0.contains("/fields/name/to") }, "\(lines)")
         XCTAssertTrue(lines.contains { $0.contains("/fields/colour") && $0.contains("not a canonical field") }, "\(lines)")

@@ -16,6 +16,15 @@ public struct MappingIssue: Sendable, CustomStringConvertible, Equatable {
     }
 }
 
+/// Why a mapping set was rejected: every error found, not just the first.
+public struct MappingIssues: Error, Sendable {
+    public let issues: [MappingIssue]
+
+    init(_ issues: [MappingIssue]) {
+        self.issues = issues
+    }
+}
+
 /// The mapping files of one folder, loaded together: the unit of startup, `check` and SIGHUP reload.
 public struct MappingSet: Sendable {
     public let vendors: [String: VendorMapping]
@@ -28,14 +37,14 @@ public struct MappingSet: Sendable {
 
 public enum MappingLoader {
     /// Loads every `*.json` in `directory`; any error rejects the whole set.
-    public static func load(directory: String, environment: [String: String]) -> Result<MappingSet, [MappingIssue]> {
+    public static func load(directory: String, environment: [String: String]) -> Result<MappingSet, MappingIssues> {
         let folder = URL(fileURLWithPath: directory)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
-            return .failure([MappingIssue(file: directory, path: "", message: "cannot read the mapping folder", severity: .error)])
+            return .failure(MappingIssues([MappingIssue(file: directory, path: "", message: "cannot read the mapping folder", severity: .error)]))
         }
         let files = names.filter { $0.hasSuffix(".json") }.sorted()
         guard !files.isEmpty else {
-            return .failure([MappingIssue(file: directory, path: "", message: "no mapping files (*.json)", severity: .error)])
+            return .failure(MappingIssues([MappingIssue(file: directory, path: "", message: "no mapping files (*.json)", severity: .error)]))
         }
         var issues: [MappingIssue] = []
         var vendors: [String: VendorMapping] = [:]
@@ -55,7 +64,7 @@ public enum MappingLoader {
             issues += reader.issues
         }
         let errors = issues.filter { $0.severity == .error }
-        guard errors.isEmpty else { return .failure(errors) }
+        guard errors.isEmpty else { return .failure(MappingIssues(errors)) }
         return .success(MappingSet(vendors: vendors, hash: hasher.hex, warnings: issues))
     }
 }
@@ -86,7 +95,7 @@ struct MappingReader {
         self.environment = environment
     }
 
-    mutating func error(_ path: String, _ message: String) {
+    mutating func report(_ path: String, _ message: String) {
         issues.append(MappingIssue(file: file, path: path, message: message, severity: .error))
     }
 
@@ -105,19 +114,19 @@ struct MappingReader {
         do {
             root = try JSON.parse(bytes)
         } catch {
-            error("", "not valid JSON: \(error)")
+            report("", "not valid JSON: \(error)")
             return nil
         }
         guard let object = root.objectValue else {
-            error("", "must be a JSON object")
+            report("", "must be a JSON object")
             return nil
         }
         allowOnly(Self.topLevelKeys, in: object, at: "")
         if let declared = string(object, "vendor", at: ""), declared != vendorID {
-            error("/vendor", "'\(declared)' differs from the file name's vendor id '\(vendorID)'")
+            report("/vendor", "'\(declared)' differs from the file name's vendor id '\(vendorID)'")
         }
         if !vendorID.utf8.allSatisfy({ isASCIIDigit($0) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }) || vendorID.isEmpty {
-            error("", "the file name must be a vendor id of lower-case letters, digits, '-' or '_'")
+            report("", "the file name must be a vendor id of lower-case letters, digits, '-' or '_'")
         }
 
         let baseURL = interpolated(object, "baseUrl", at: "/baseUrl", required: true) ?? ""
@@ -129,14 +138,14 @@ struct MappingReader {
         if let headerObject = objectValue(object["headers"], at: "/headers") {
             for (name, _) in headerObject {
                 let value = interpolated(headerObject, name, at: "/headers/\(name)", required: true) ?? ""
-                if !isToken(name) { error("/headers/\(name)", "not a valid header name") }
-                if value.hasLineBreakOrNUL { error("/headers/\(name)", "header value has a line break") }
+                if !isToken(name) { report("/headers/\(name)", "not a valid header name") }
+                if value.hasLineBreakOrNUL { report("/headers/\(name)", "header value has a line break") }
                 headers.append((name, value))
             }
         }
         for (index, required) in (object["requiredHeaders"]?.arrayValue ?? []).enumerated() {
             guard let name = required.stringValue else {
-                error("/requiredHeaders/\(index)", "must be a header name")
+                report("/requiredHeaders/\(index)", "must be a header name")
                 continue
             }
             if headers.first(where: { $0.name == name })?.value.isEmpty ?? true {
@@ -147,13 +156,13 @@ struct MappingReader {
         var jobID = JobIDRule.any
         if let text = string(object, "jobId", at: "") {
             if let rule = JobIDRule(rawValue: text) { jobID = rule } else {
-                error("/jobId", "must be one of \(JobIDRule.allCases.map(\.rawValue).joined(separator: ", "))")
+                report("/jobId", "must be one of \(JobIDRule.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
         var timeout: Double?
         if let value = object["timeoutSeconds"] {
             if let seconds = value.numberValue?.doubleValue, seconds > 0, seconds <= 300 { timeout = seconds } else {
-                error("/timeoutSeconds", "must be a number of seconds in (0, 300]")
+                report("/timeoutSeconds", "must be a number of seconds in (0, 300]")
             }
         }
         let rateLimit = readRateLimit(object["rateLimit"], at: "/rateLimit")
@@ -167,20 +176,20 @@ struct MappingReader {
                 }
             }
         } else {
-            error("/calls", "must be a non-empty array of calls")
+            report("/calls", "must be a non-empty array of calls")
         }
         let read = object["read"].flatMap { readCall($0, at: "/read", fields: fields, vendorFields: vendorFields) }
         let readAfterWrite = object["readAfterWrite"]?.boolValue ?? false
-        if readAfterWrite && read == nil { error("/readAfterWrite", "needs a 'read' call") }
+        if readAfterWrite && read == nil { report("/readAfterWrite", "needs a 'read' call") }
         let response = readResponse(object["response"], at: "/response")
         let errors = readErrors(object["errors"], at: "/errors")
         let adapter = string(object, "adapter", at: "")
         if let adapter, VendorAdapters.named(adapter) == nil {
-            error("/adapter", "no built-in adapter named '\(adapter)' (known: \(VendorAdapters.names.joined(separator: ", ")))")
+            report("/adapter", "no built-in adapter named '\(adapter)' (known: \(VendorAdapters.names.joined(separator: ", ")))")
         }
         let caFile = interpolated(object, "caFile", at: "/caFile", required: false).flatMap { $0.isEmpty ? nil : $0 }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            error("/caFile", "cannot read '\(caFile)'")
+            report("/caFile", "cannot read '\(caFile)'")
         }
         guard issues.allSatisfy({ $0.severity != .error }) else { return nil }
         if !missing.isEmpty {
@@ -210,7 +219,7 @@ struct MappingReader {
             var unset: [String] = []
             for (name, _) in headerObject {
                 let secret = credential(headerObject, name, at: "\(path)/headers/\(name)", unset: &unset)
-                if !isToken(name) { error("\(path)/headers/\(name)", "not a valid header name") }
+                if !isToken(name) { report("\(path)/headers/\(name)", "not a valid header name") }
                 headers.append((name, secret))
             }
             missing += unset
@@ -272,7 +281,7 @@ struct MappingReader {
                 header: string(object, "header", at: path) ?? "Authorization",
                 prefix: object["prefix"]?.stringValue ?? ""))
         default:
-            error(path + "/scheme", "must be one of none, headers, bearer, basic, queryKey, oauth2ClientCredentials, tokenExchange")
+            report(path + "/scheme", "must be one of none, headers, bearer, basic, queryKey, oauth2ClientCredentials, tokenExchange")
             return .none
         }
     }
@@ -283,7 +292,7 @@ struct MappingReader {
         allowOnly(["requests", "perSeconds"], in: object, at: path)
         guard let requests = object["requests"]?.numberValue?.int64Value, requests > 0,
               let seconds = object["perSeconds"]?.numberValue?.doubleValue, seconds > 0 else {
-            error(path, "needs positive 'requests' and 'perSeconds'")
+            report(path, "needs positive 'requests' and 'perSeconds'")
             return nil
         }
         return RateLimit(requests: Int(requests), perSeconds: seconds)
@@ -296,7 +305,7 @@ struct MappingReader {
         for (name, member) in object {
             let here = "\(path)/\(name)"
             guard let field = CanonicalField(rawValue: name) else {
-                error(here, "not a canonical field (known: \(CanonicalField.allCases.map(\.rawValue).joined(separator: ", ")))")
+                report(here, "not a canonical field (known: \(CanonicalField.allCases.map(\.rawValue).joined(separator: ", ")))")
                 continue
             }
             guard let spec = objectValue(member, at: here) else { continue }
@@ -305,7 +314,7 @@ struct MappingReader {
             var format = FieldMapping.Format.plain
             if let text = string(spec, "format", at: here) {
                 if let parsed = FieldMapping.Format(rawValue: text) { format = parsed } else {
-                    error(here + "/format", "must be one of plain, rfc3339, epoch, epochMillis, keyValueArray")
+                    report(here + "/format", "must be one of plain, rfc3339, epoch, epochMillis, keyValueArray")
                 }
             }
             let formatFits: Bool = switch (field.kind, format) {
@@ -313,9 +322,9 @@ struct MappingReader {
             case (.stringMap, .keyValueArray), (_, .plain): true
             default: false
             }
-            if !formatFits { error(here + "/format", "format '\(format.rawValue)' does not apply to \(name)") }
+            if !formatFits { report(here + "/format", "format '\(format.rawValue)' does not apply to \(name)") }
             let keyType = string(spec, "keyType", at: here) ?? "string"
-            if keyType != "string" && keyType != "integer" { error(here + "/keyType", "must be string or integer") }
+            if keyType != "string" && keyType != "integer" { report(here + "/keyType", "must be string or integer") }
             fields[field] = FieldMapping(
                 to: to, from: pointer(spec, "from", at: here) ?? to, format: format == .plain && field.kind == .dateTime ? .rfc3339 : format,
                 keyName: string(spec, "keyName", at: here) ?? "id", valueName: string(spec, "valueName", at: here) ?? "value",
@@ -335,11 +344,11 @@ struct MappingReader {
             guard let to = pointer(spec, "to", at: here, required: true) else { continue }
             let typeName = string(spec, "type", at: here) ?? "any"
             guard let type = VendorFieldMapping.ValueType(rawValue: typeName) else {
-                error(here + "/type", "must be one of \(VendorFieldMapping.ValueType.allCases.map(\.rawValue).joined(separator: ", "))")
+                report(here + "/type", "must be one of \(VendorFieldMapping.ValueType.allCases.map(\.rawValue).joined(separator: ", "))")
                 continue
             }
             let values = spec["values"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            if type == .enum && values.isEmpty { error(here + "/values", "an enum needs a non-empty list of string values") }
+            if type == .enum && values.isEmpty { report(here + "/values", "an enum needs a non-empty list of string values") }
             result.append((name, VendorFieldMapping(
                 to: to, from: pointer(spec, "from", at: here) ?? to, type: type, values: values,
                 keys: spec["keys"]?.arrayValue?.compactMap(\.stringValue) ?? [], nullable: spec["nullable"]?.boolValue ?? false)))
@@ -352,9 +361,9 @@ struct MappingReader {
         guard let object = objectValue(value, at: path) else { return nil }
         allowOnly(["name", "method", "path", "fields", "body", "idempotent"], in: object, at: path)
         let method = string(object, "method", at: path, required: true) ?? ""
-        if !["GET", "PUT", "PATCH", "POST"].contains(method) { error(path + "/method", "must be GET, PUT, PATCH or POST") }
+        if !["GET", "PUT", "PATCH", "POST"].contains(method) { report(path + "/method", "must be GET, PUT, PATCH or POST") }
         let callPath = string(object, "path", at: path, required: true) ?? ""
-        if !callPath.hasPrefix("/") || !callPath.contains("{id}") { error(path + "/path", "must start with '/' and contain {id}") }
+        if !callPath.hasPrefix("/") || !callPath.contains("{id}") { report(path + "/path", "must start with '/' and contain {id}") }
         var selected: [PatchField]?
         if let list = object["fields"]?.arrayValue {
             selected = []
@@ -365,17 +374,17 @@ struct MappingReader {
                 } else if let field = CanonicalField(rawValue: name), fields[field] != nil {
                     selected?.append(.canonical(field))
                 } else {
-                    error("\(path)/fields/\(index)", "'\(name)' is not a field this mapping defines")
+                    report("\(path)/fields/\(index)", "'\(name)' is not a field this mapping defines")
                 }
             }
         }
         var body = method == "GET" ? CallTemplate.BodyShape.none : .object
         if let text = string(object, "body", at: path) {
             if let shape = CallTemplate.BodyShape(rawValue: text) { body = shape } else {
-                error(path + "/body", "must be object, value or none")
+                report(path + "/body", "must be object, value or none")
             }
         }
-        if body == .value && selected?.count != 1 { error(path + "/body", "'value' needs exactly one field in 'fields'") }
+        if body == .value && selected?.count != 1 { report(path + "/body", "'value' needs exactly one field in 'fields'") }
         return CallTemplate(name: string(object, "name", at: path) ?? method.lowercased(), method: method, path: callPath,
                             fields: selected, body: body, idempotent: object["idempotent"]?.boolValue ?? (method == "GET" || method == "PUT"))
     }
@@ -385,7 +394,7 @@ struct MappingReader {
         allowOnly(["job", "id", "createdAt", "updatedAt"], in: object, at: path)
         func stamp(_ key: String) -> (pointer: JSONPointer, format: FieldMapping.Format)? {
             guard let spec = object[key]?.objectValue, let from = spec["from"]?.stringValue, let pointer = JSONPointer(from) else {
-                if object[key] != nil { error("\(path)/\(key)", "needs 'from' (a JSON pointer) and optional 'format'") }
+                if object[key] != nil { report("\(path)/\(key)", "needs 'from' (a JSON pointer) and optional 'format'") }
                 return nil
             }
             let format = spec["format"]?.stringValue.flatMap(FieldMapping.Format.init(rawValue:)) ?? .rfc3339
@@ -401,7 +410,7 @@ struct MappingReader {
         var style = ErrorMapping.Style.problemDetails
         if let text = string(object, "style", at: path) {
             if let parsed = ErrorMapping.Style(rawValue: text) { style = parsed } else {
-                error(path + "/style", "must be problemDetails, message or rpcStatus")
+                report(path + "/style", "must be problemDetails, message or rpcStatus")
             }
         }
         return ErrorMapping(style: style, fieldErrors: pointer(object, "fieldErrors", at: path),
@@ -412,14 +421,14 @@ struct MappingReader {
 
     private mutating func allowOnly(_ keys: Set<String>, in object: JSONObject, at path: String) {
         for key in object.keys where !keys.contains(key) {
-            error("\(path)/\(key)", "unknown key (allowed: \(keys.sorted().joined(separator: ", ")))")
+            report("\(path)/\(key)", "unknown key (allowed: \(keys.sorted().joined(separator: ", ")))")
         }
     }
 
     private mutating func objectValue(_ value: JSONValue?, at path: String) -> JSONObject? {
         guard let value else { return nil }
         guard let object = value.objectValue else {
-            error(path, "must be an object")
+            report(path, "must be an object")
             return nil
         }
         return object
@@ -427,11 +436,11 @@ struct MappingReader {
 
     private mutating func string(_ object: JSONObject, _ key: String, at path: String, required: Bool = false) -> String? {
         guard let value = object[key] else {
-            if required { error("\(path)/\(key)", "is required") }
+            if required { report("\(path)/\(key)", "is required") }
             return nil
         }
         guard let text = value.stringValue else {
-            error("\(path)/\(key)", "must be a string")
+            report("\(path)/\(key)", "must be a string")
             return nil
         }
         return text
@@ -440,7 +449,7 @@ struct MappingReader {
     private mutating func pointer(_ object: JSONObject, _ key: String, at path: String, required: Bool = false) -> JSONPointer? {
         guard let text = string(object, key, at: path, required: required) else { return nil }
         guard let pointer = JSONPointer(text) else {
-            error("\(path)/\(key)", "must be a JSON pointer such as \"/name\"")
+            report("\(path)/\(key)", "must be a JSON pointer such as \"/name\"")
             return nil
         }
         return pointer
@@ -449,19 +458,19 @@ struct MappingReader {
     /// A string with `${VAR}` resolved; an unset variable without default is an error naming it.
     private mutating func interpolated(_ object: JSONObject, _ key: String, at path: String, required: Bool) -> String? {
         guard let value = object[key] else {
-            if required { error(path, "is required") }
+            if required { report(path, "is required") }
             return nil
         }
         guard let raw = value.stringValue else {
-            error(path, "must be a string")
+            report(path, "must be a string")
             return nil
         }
         do {
             return try Interpolation.resolve(raw, environment: environment)
         } catch let unset as Interpolation.Unset {
-            error(path, "environment variable \(unset.variable) is not set and has no default")
+            report(path, "environment variable \(unset.variable) is not set and has no default")
         } catch {
-            error(path, "malformed ${...} reference")
+            report(path, "malformed ${...} reference")
         }
         return nil
     }
@@ -470,7 +479,7 @@ struct MappingReader {
     private mutating func credential(_ object: JSONObject, _ key: String, at path: String, unset: inout [String],
                                      required: Bool = true) -> Secret {
         let value = interpolated(object, key, at: path, required: required) ?? ""
-        if value.hasLineBreakOrNUL { error(path, "credential has a line break") }
+        if value.hasLineBreakOrNUL { report(path, "credential has a line break") }
         if value.isEmpty { unset += variables(in: object[key]?.stringValue ?? key) }
         return Secret(value)
     }
@@ -483,12 +492,12 @@ struct MappingReader {
     private mutating func checkURL(_ url: String, at path: String) {
         let lower = url.lowercased()
         guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else {
-            return error(path, "must be an http:// or https:// URL")
+            return report(path, "must be an http:// or https:// URL")
         }
         let rest = url.drop { $0 != ":" }.dropFirst(3)
-        if rest.isEmpty || rest.hasPrefix("/") { error(path, "has no host") }
+        if rest.isEmpty || rest.hasPrefix("/") { report(path, "has no host") }
         if url.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) || url.contains("?") || url.contains("#") {
-            error(path, "must not contain spaces, a query or a fragment")
+            report(path, "must not contain spaces, a query or a fragment")
         }
     }
 

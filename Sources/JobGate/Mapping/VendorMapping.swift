@@ -197,7 +197,7 @@ public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
         }
         guard text.hasPrefix("/") else { return nil }
         tokens = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
-            $0.replacing("~1", with: "/").replacing("~0", with: "~")
+            String($0.replacing("~1", with: "/").replacing("~0", with: "~"))
         }
     }
 

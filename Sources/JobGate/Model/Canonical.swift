@@ -48,7 +48,7 @@ public enum PatchField: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Messages keyed by canonical field name, in the order found.
-public struct FieldErrors: Sendable {
+public struct FieldErrors: Error, Sendable {
     public private(set) var entries: [(field: String, messages: [String])] = []
 
     public init() {}

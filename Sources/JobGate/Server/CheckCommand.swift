@@ -2,9 +2,9 @@
 enum CheckCommand {
     static func run(directory: String, environment: [String: String]) -> Int32 {
         switch MappingLoader.load(directory: directory, environment: environment) {
-        case .failure(let issues):
-            for issue in issues { print(issue) }
-            print("\(issues.count) error\(issues.count == 1 ? "" : "s") in \(directory)")
+        case .failure(let rejected):
+            for issue in rejected.issues { print(issue) }
+            print("\(rejected.issues.count) error\(rejected.issues.count == 1 ? "" : "s") in \(directory)")
             return 1
         case .success(let mappings):
             for warning in mappings.warnings { print(warning) }

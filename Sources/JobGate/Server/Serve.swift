@@ -17,7 +17,7 @@ enum ServeCommand {
         let store: StateStore
         switch MappingLoader.load(directory: settings.mappingsDirectory, environment: environment) {
         case .failure(let issues):
-            for issue in issues { printError("jobgate: \(issue)") }
+            for issue in issues.issues { printError("jobgate: \(issue)") }
             log.error("startup_failed", ["reason": "invalid mapping files", "mappings": .string(settings.mappingsDirectory)])
             return 1
         case .success(let mappings):
@@ -68,7 +68,7 @@ extension ServeCommand {
         case .failure(let issues):
             log.error("reload_rejected", [
                 "mappingHash": .string(store.current.mappings.hash),
-                "issues": .array(issues.map { .string($0.description) }),
+                "issues": .array(issues.issues.map { JSONValue.string($0.description) }),
             ])
         case .success(let mappings):
             store.replace(with: GatewayState(settings: settings, mappings: mappings))

@@ -1,0 +1,352 @@
+public struct JSONLimits: Sendable {
+    public var maxDepth: Int
+    public var maxBytes: Int
+
+    public init(maxDepth: Int = 64, maxBytes: Int = .max) {
+        self.maxDepth = maxDepth
+        self.maxBytes = maxBytes
+    }
+
+    public static let `default` = JSONLimits()
+}
+
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case empty, unexpectedEnd, unexpectedByte, invalidNumber, numberOverflow, invalidString, invalidEscape
+        case invalidUTF8, loneSurrogate, duplicateKey, tooDeep, tooLarge, trailingData
+    }
+
+    public let kind: Kind
+    public let offset: Int
+    /// A short safe note, such as the duplicated key (bounded).
+    let note: String?
+
+    init(_ kind: Kind, at offset: Int, note: String? = nil) {
+        self.kind = kind
+        self.offset = offset
+        self.note = note.map { String($0.prefix(64)) }
+    }
+
+    public static func == (lhs: JSONParseError, rhs: JSONParseError) -> Bool {
+        lhs.kind == rhs.kind && lhs.offset == rhs.offset
+    }
+
+    public var description: String {
+        let what: String = switch kind {
+        case .empty: "empty document"
+        case .unexpectedEnd: "unexpected end of input"
+        case .unexpectedByte: "unexpected character"
+        case .invalidNumber: "invalid number"
+        case .numberOverflow: "number out of range"
+        case .invalidString: "control character in string"
+        case .invalidEscape: "invalid escape sequence"
+        case .invalidUTF8: "invalid UTF-8"
+        case .loneSurrogate: "unpaired UTF-16 surrogate escape"
+        case .duplicateKey: "duplicate key" + (note.map { " \"\($0)\"" } ?? "")
+        case .tooDeep: "nesting too deep"
+        case .tooLarge: "document too large"
+        case .trailingData: "data after the JSON value"
+        }
+        return "\(what) at byte \(offset)"
+    }
+}
+
+public enum JSON {
+    public static func parse(_ bytes: some Collection<UInt8>, limits: JSONLimits = .default) throws(JSONParseError) -> JSONValue {
+        let result: Result<JSONValue, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            parseResult(buffer, limits: limits)
+        }
+        if let result { return try result.get() }
+        let copy = Array(bytes)
+        return try copy.withUnsafeBufferPointer { parseResult($0, limits: limits) }.get()
+    }
+
+    public static func parse(_ buffer: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(JSONParseError) -> JSONValue {
+        try parseResult(buffer.bindMemory(to: UInt8.self), limits: limits).get()
+    }
+
+    private static func parseResult(_ buffer: UnsafeBufferPointer<UInt8>, limits: JSONLimits) -> Result<JSONValue, JSONParseError> {
+        var scanner = JSONScanner(buffer, limits: limits)
+        return Result { () throws(JSONParseError) in try scanner.parseDocument() }
+    }
+}
+
+/// A strict RFC 8259 reader over bytes. Recursion depth is bounded by `limits.maxDepth`, checked before
+/// descending, so hostile nesting cannot exhaust the stack.
+struct JSONScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let limits: JSONLimits
+    private var index = 0
+    private var depth = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
+        self.bytes = bytes
+        self.limits = limits
+    }
+
+    mutating func parseDocument() throws(JSONParseError) -> JSONValue {
+        guard bytes.count <= limits.maxBytes else { throw JSONParseError(.tooLarge, at: limits.maxBytes) }
+        skipWhitespace()
+        guard index < bytes.count else { throw JSONParseError(bytes.isEmpty ? .empty : .unexpectedEnd, at: index) }
+        let value = try parseValue()
+        skipWhitespace()
+        guard index == bytes.count else { throw JSONParseError(.trailingData, at: index) }
+        return value
+    }
+
+    @inline(__always)
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+        guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+        switch bytes[index] {
+        case 0x7B: return try parseObject()
+        case 0x5B: return try parseArray()
+        case 0x22: return .string(try parseString())
+        case 0x74: try expect("true"); return .bool(true)
+        case 0x66: try expect("false"); return .bool(false)
+        case 0x6E: try expect("null"); return .null
+        case 0x2D, 0x30...0x39: return .number(try parseNumber())
+        default: throw JSONParseError(.unexpectedByte, at: index)
+        }
+    }
+
+    private mutating func expect(_ word: StaticString) throws(JSONParseError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
+            throw JSONParseError(.unexpectedByte, at: index + offset)
+        }
+        index += count
+    }
+
+    private mutating func enter() throws(JSONParseError) {
+        depth += 1
+        guard depth <= limits.maxDepth else { throw JSONParseError(.tooDeep, at: index) }
+    }
+
+    private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        index += 1
+        var object = JSONObject()
+        var seen = Set<String>()
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == 0x7D {
+            index += 1
+            return .object(object)
+        }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+            guard bytes[index] == 0x22 else { throw JSONParseError(.unexpectedByte, at: index) }
+            let keyOffset = index
+            let key = try parseString()
+            // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused.
+            guard seen.insert(key).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset, note: key) }
+            skipWhitespace()
+            guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+            guard bytes[index] == 0x3A else { throw JSONParseError(.unexpectedByte, at: index) }
+            index += 1
+            skipWhitespace()
+            object.appendUnchecked(key, try parseValue())
+            skipWhitespace()
+            guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+            switch bytes[index] {
+            case 0x2C: index += 1
+            case 0x7D: index += 1; return .object(object)
+            default: throw JSONParseError(.unexpectedByte, at: index)
+            }
+        }
+    }
+
+    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        index += 1
+        var array: [JSONValue] = []
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == 0x5D {
+            index += 1
+            return .array(array)
+        }
+        while true {
+            skipWhitespace()
+            array.append(try parseValue())
+            skipWhitespace()
+            guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+            switch bytes[index] {
+            case 0x2C: index += 1
+            case 0x5D: index += 1; return .array(array)
+            default: throw JSONParseError(.unexpectedByte, at: index)
+            }
+        }
+    }
+
+    // MARK: Numbers
+
+    private mutating func parseNumber() throws(JSONParseError) -> JSONNumber {
+        let start = index
+        let end = try scanNumberEnd()
+        index = end
+        let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        // Grammar-valid but beyond a double (1e999999) cannot be represented anywhere downstream.
+        if let value = Double(literal), !value.isFinite { throw JSONParseError(.numberOverflow, at: start) }
+        return JSONNumber(unchecked: literal)
+    }
+
+    /// Validates the number starting at `index`, returning the offset just past it.
+    mutating func scanNumberEnd() throws(JSONParseError) -> Int {
+        var i = index
+        func digit(_ at: Int) -> Bool { at < bytes.count && bytes[at] >= 0x30 && bytes[at] <= 0x39 }
+        if i < bytes.count && bytes[i] == 0x2D { i += 1 }
+        guard digit(i) else { throw JSONParseError(.invalidNumber, at: i) }
+        if bytes[i] == 0x30 {
+            i += 1
+            if digit(i) { throw JSONParseError(.invalidNumber, at: i) }
+        } else {
+            while digit(i) { i += 1 }
+        }
+        if i < bytes.count && bytes[i] == 0x2E {
+            i += 1
+            guard digit(i) else { throw JSONParseError(.invalidNumber, at: i) }
+            while digit(i) { i += 1 }
+        }
+        if i < bytes.count && (bytes[i] == 0x65 || bytes[i] == 0x45) {
+            i += 1
+            if i < bytes.count && (bytes[i] == 0x2B || bytes[i] == 0x2D) { i += 1 }
+            guard digit(i) else { throw JSONParseError(.invalidNumber, at: i) }
+            while digit(i) { i += 1 }
+        }
+        return i
+    }
+
+    // MARK: Strings
+
+    private mutating func parseString() throws(JSONParseError) -> String {
+        index += 1
+        let start = index
+        // Fast path: no escapes; validate UTF-8 in place and decode once.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x22 {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                index += 1
+                return text
+            }
+            if byte == 0x5C { break }
+            if byte < 0x20 { throw JSONParseError(.invalidString, at: index) }
+            if byte < 0x80 {
+                index += 1
+            } else {
+                try skipUTF8Sequence()
+            }
+        }
+        guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+        var scalars = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case 0x22:
+                index += 1
+                return String(decoding: scalars, as: UTF8.self)
+            case 0x5C:
+                try appendEscape(into: &scalars)
+            case 0..<0x20:
+                throw JSONParseError(.invalidString, at: index)
+            case 0..<0x80:
+                scalars.append(byte)
+                index += 1
+            default:
+                let sequenceStart = index
+                try skipUTF8Sequence()
+                scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[sequenceStart..<index]))
+            }
+        }
+        throw JSONParseError(.unexpectedEnd, at: index)
+    }
+
+    /// Checks one multi-byte UTF-8 sequence at `index` (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF).
+    private mutating func skipUTF8Sequence() throws(JSONParseError) {
+        let lead = bytes[index]
+        let length: Int
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: throw JSONParseError(.invalidUTF8, at: index)
+        }
+        guard index + length <= bytes.count else { throw JSONParseError(.invalidUTF8, at: index) }
+        let second = bytes[index + 1]
+        guard second >= low && second <= high else { throw JSONParseError(.invalidUTF8, at: index + 1) }
+        for offset in 2..<max(2, length) where bytes[index + offset] & 0xC0 != 0x80 {
+            throw JSONParseError(.invalidUTF8, at: index + offset)
+        }
+        index += length
+    }
+
+    private mutating func appendEscape(into output: inout [UInt8]) throws(JSONParseError) {
+        let escapeStart = index
+        index += 1
+        guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+        let code = bytes[index]
+        index += 1
+        switch code {
+        case 0x22: output.append(0x22)
+        case 0x5C: output.append(0x5C)
+        case 0x2F: output.append(0x2F)
+        case 0x62: output.append(0x08)
+        case 0x66: output.append(0x0C)
+        case 0x6E: output.append(0x0A)
+        case 0x72: output.append(0x0D)
+        case 0x74: output.append(0x09)
+        case 0x75:
+            var scalar = try readHex4()
+            if (0xD800...0xDBFF).contains(scalar) {
+                guard index + 1 < bytes.count, bytes[index] == 0x5C, bytes[index + 1] == 0x75 else {
+                    throw JSONParseError(.loneSurrogate, at: escapeStart)
+                }
+                index += 2
+                let low = try readHex4()
+                guard (0xDC00...0xDFFF).contains(low) else { throw JSONParseError(.loneSurrogate, at: escapeStart) }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(scalar) {
+                throw JSONParseError(.loneSurrogate, at: escapeStart)
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw JSONParseError(.invalidEscape, at: escapeStart) }
+            output.append(contentsOf: UTF8.encode(unicode)!)
+        default:
+            throw JSONParseError(.invalidEscape, at: escapeStart)
+        }
+    }
+
+    private mutating func readHex4() throws(JSONParseError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt32
+            switch byte {
+            case 0x30...0x39: digit = UInt32(byte - 0x30)
+            case 0x41...0x46: digit = UInt32(byte - 0x37)
+            case 0x61...0x66: digit = UInt32(byte - 0x57)
+            default: throw JSONParseError(.invalidEscape, at: index)
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+}

@@ -1,0 +1,146 @@
+/// A JSON number kept as its exact source text, so nothing is ever rounded on the way through.
+public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
+    public let literal: String
+
+    /// Nil unless `literal` is an RFC 8259 number.
+    public init?(literal: String) {
+        let ok: Bool = Array(literal.utf8).withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer, limits: .default)
+            return (try? scanner.scanNumberEnd()) == buffer.count
+        }
+        guard ok else { return nil }
+        self.literal = literal
+    }
+
+    public init(_ value: Int64) {
+        literal = String(value)
+    }
+
+    init(unchecked literal: String) {
+        self.literal = literal
+    }
+
+    public var description: String { literal }
+
+    private var isPlainInteger: Bool {
+        let bytes = literal.utf8
+        return !bytes.contains { $0 == 0x2E || $0 == 0x65 || $0 == 0x45 }
+    }
+
+    /// The value when the literal is a plain integer (no fraction or exponent) that fits Int64.
+    public var int64Value: Int64? {
+        isPlainInteger ? Int64(literal) : nil
+    }
+
+    /// A plain integer within ±2^53: representable exactly by every JSON implementation.
+    public var isSafeInteger: Bool {
+        guard let value = int64Value else { return false }
+        return value.magnitude <= 1 << 53
+    }
+
+    public var doubleValue: Double { Double(literal) ?? .nan }
+}
+
+/// Members in the order they were parsed or set; keys are unique.
+public struct JSONObject: Sendable, Equatable, Sequence {
+    private var members: [(key: String, value: JSONValue)] = []
+
+    public init() {}
+
+    /// Later duplicates replace earlier ones (the parser itself rejects duplicates).
+    public init(_ members: [(String, JSONValue)]) {
+        for (key, value) in members { self[key] = value }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        get {
+            for member in members where member.key == key { return member.value }
+            return nil
+        }
+        set {
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+            } else if let newValue {
+                members.append((key, newValue))
+            }
+        }
+    }
+
+    public var keys: [String] { members.map(\.key) }
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+
+    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
+        members.makeIterator()
+    }
+
+    /// Appends without the uniqueness check; only for the parser, which checked already.
+    mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
+        members.append((key, value))
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members.count == rhs.members.count
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+}
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(elements)
+    }
+}
+
+public indirect enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(JSONNumber)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    public init(_ string: String) { self = .string(string) }
+    public init(_ integer: Int64) { self = .number(JSONNumber(integer)) }
+    public init(_ integer: Int) { self = .number(JSONNumber(Int64(integer))) }
+    public init(_ bool: Bool) { self = .bool(bool) }
+
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    public var objectValue: JSONObject? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
+    public var numberValue: JSONNumber? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByNilLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .number(JSONNumber(value)) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
+}
