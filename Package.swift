@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "JobGateHTTP", dependencies: ["CLinux"], swiftSettings: strict),
         .target(name: "JobGateUpstream", dependencies: ["CCurl", "JobGateHTTP"], swiftSettings: strict),
         .target(name: "JobGate", dependencies: ["JobGateHTTP", "JobGateJSON", "JobGateUpstream"], swiftSettings: strict),
-        .executableTarget(name: "jobgate", dependencies: ["JobGate"], swiftSettings: strict),
+        .executableTarget(name: "jobgate", dependencies: ["JobGate", "JobGateHTTP"], swiftSettings: strict),
         .testTarget(name: "JobGateJSONTests", dependencies: ["JobGateJSON"], swiftSettings: strict),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"], swiftSettings: strict),
         .testTarget(name: "JobGateUpstreamTests", dependencies: ["JobGateUpstream"], swiftSettings: strict),

@@ -16,13 +16,16 @@ CONNECTIONS="${CONNECTIONS:-64}"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+pids=()
 trap cleanup EXIT
 
 command -v wrk >/dev/null && command -v nginx >/dev/null || scripts/install-deps bench
-swift build -c release --product jobgate >/dev/null
+swift build -c release --static-swift-stdlib --product jobgate >/dev/null
 JOBGATE=.build/release/jobgate
 
-pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# Runs a command pinned to a core. Used only in background jobs and pipelines, so `exec` replaces just that
+# subshell and $! is the real process (killable at cleanup).
+pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -136,7 +136,6 @@ final class HTTPConnection: EventHandler {
                     deadline = monotonicNanoseconds() &+ server.configuration.headerTimeout
                 }
                 if !parser.isMidRequest && closeWhenIdleRequested { closeAfterFlush = true }
-                updateInterest()
                 flush()
                 return
             case .sendContinue:
@@ -146,7 +145,6 @@ final class HTTPConnection: EventHandler {
                 dispatch(request)
             }
         }
-        updateInterest()
         flush()
     }
 

@@ -1,5 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JobGate
+import JobGateHTTP
 
-exit(JobGateCommand.main(arguments: Array(CommandLine.arguments.dropFirst()),
-                         environment: ProcessInfo.processInfo.environment))
+exit(JobGateCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), environment: processEnvironment()))

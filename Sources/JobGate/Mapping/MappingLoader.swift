@@ -1,4 +1,3 @@
-import Foundation
 import JobGateHTTP
 import JobGateJSON
 
@@ -38,8 +37,7 @@ public struct MappingSet: Sendable {
 public enum MappingLoader {
     /// Loads every `*.json` in `directory`; any error rejects the whole set.
     public static func load(directory: String, environment: [String: String]) -> Result<MappingSet, MappingIssues> {
-        let folder = URL(fileURLWithPath: directory)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
+        guard let names = FileSystem.listDirectory(directory) else {
             return .failure(MappingIssues([MappingIssue(file: directory, path: "", message: "cannot read the mapping folder", severity: .error)]))
         }
         let files = names.filter { $0.hasSuffix(".json") }.sorted()
@@ -50,15 +48,14 @@ public enum MappingLoader {
         var vendors: [String: VendorMapping] = [:]
         var hasher = FNV1a()
         for file in files {
-            let url = folder.appendingPathComponent(file)
-            guard let data = try? Data(contentsOf: url) else {
+            guard let data = FileSystem.readFile(directory + "/" + file) else {
                 issues.append(MappingIssue(file: file, path: "", message: "cannot read the file", severity: .error))
                 continue
             }
             hasher.add(Array(file.utf8))
-            hasher.add(Array(data))
+            hasher.add(data)
             var reader = MappingReader(file: file, environment: environment)
-            if let mapping = reader.read(Array(data), vendorID: String(file.dropLast(5))) {
+            if let mapping = reader.read(data, vendorID: String(file.dropLast(5))) {
                 vendors[mapping.vendor] = mapping
             }
             issues += reader.issues
@@ -188,7 +185,7 @@ struct MappingReader {
             report("/adapter", "no built-in adapter named '\(adapter)' (known: \(VendorAdapters.names.joined(separator: ", ")))")
         }
         let caFile = interpolated(object, "caFile", at: "/caFile", required: false).flatMap { $0.isEmpty ? nil : $0 }
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+        if let caFile, !FileSystem.isReadable(caFile) {
             report("/caFile", "cannot read '\(caFile)'")
         }
         guard issues.allSatisfy({ $0.severity != .error }) else { return nil }

@@ -7,13 +7,14 @@ final class Gateway: HTTPHandler {
     private let loop: EventLoop
     private let store: StateStore
     private let log: Log
-    private let client: UpstreamClient
+    /// Created on first use: libcurl's and OpenSSL's start-up cost (and resident pages) is paid only by a
+    /// gateway that actually calls a vendor.
+    private lazy var client = UpstreamClient(loop: loop)
 
     init(loop: EventLoop, store: StateStore, log: Log) {
         self.loop = loop
         self.store = store
         self.log = log
-        self.client = UpstreamClient(loop: loop)
     }
 
     func handle(_ request: HTTPRequest, responder: HTTPResponder) {
