@@ -167,6 +167,12 @@ final class HTTPConnection: EventHandler {
     fileprivate func complete(_ response: HTTPResponse, from responder: HTTPResponder) {
         guard inFlight === responder, socket.isOpen else { return }
         inFlight = nil
+        if let verbatim = response.verbatim {
+            output.append(contentsOf: verbatim)
+            closeAfterFlush = true
+            if !isProcessing { processInput() }
+            return
+        }
         let keepAlive = inFlightKeepAlive && !server.isDraining && !closeWhenIdleRequested
         server.serialize(response, requestID: responder.requestID, keepAlive: keepAlive, version: inFlightVersion,
                          omitBody: inFlightIsHead, into: &output)

@@ -95,11 +95,20 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Bytes written verbatim instead of a framed response, then the connection closes. Only the vendor
+    /// simulators use it, to inject broken upstream answers (cut bodies, garbage, silent closes).
+    public private(set) var verbatim: [UInt8]?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    public static func verbatim(_ bytes: [UInt8]) -> HTTPResponse {
+        var response = HTTPResponse(status: 500)
+        response.verbatim = bytes
+        return response
     }
 }
 

@@ -213,3 +213,25 @@ public func processEnvironment() -> [String: String] {
     }
     return result
 }
+
+/// The current UTC time as RFC 3339 with milliseconds.
+public func rfc3339Now() -> String {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return rfc3339(seconds: Int64(now.tv_sec), milliseconds: Int(now.tv_nsec / 1_000_000))
+}
+
+/// "YYYY-MM-DDTHH:MM:SS[.mmm]Z" for Unix epoch seconds.
+public func rfc3339(seconds: Int64, milliseconds: Int? = nil) -> String {
+    var t = time_t(seconds)
+    var parts = tm()
+    gmtime_r(&t, &parts)
+    func pad(_ value: Int32, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+    var text = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))"
+        + "T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
+    if let milliseconds { text += "." + pad(Int32(milliseconds), 3) }
+    return text + "Z"
+}

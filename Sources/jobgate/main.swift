@@ -3,5 +3,11 @@ import Glibc
 #endif
 import JobGate
 import JobGateHTTP
+import JobGateSandbox
 
-exit(JobGateCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), environment: processEnvironment()))
+let arguments = Array(CommandLine.arguments.dropFirst())
+let environment = processEnvironment()
+if arguments.first == "sandbox" {
+    exit(SandboxCommand.run(arguments: Array(arguments.dropFirst()), environment: environment))
+}
+exit(JobGateCommand.main(arguments: arguments, environment: environment))

@@ -1,3 +1,5 @@
+import JobGateHTTP
+
 /// RFC 3339 date-times without Foundation: validation, and conversion to and from Unix epoch seconds.
 enum RFC3339 {
     /// Epoch seconds (with fraction) of a valid RFC 3339 date-time, or nil if `text` is not one.

@@ -1,0 +1,138 @@
+import JobGateHTTP
+import JobGateJSON
+
+/// BigChange (JobWatch): OAuth2 client credentials at `/auth/tokens`, `PATCH`/`GET /v1/jobs/{jobId}` with a
+/// `Customer-Id` tenant header; 204 on update, ProblemDetails errors with an `errors` map on 422.
+final class BigChangeSimulator: VendorSimulator {
+    static let clientID = "sandbox-bigchange-client"
+    static let clientSecret = "sandbox-bigchange-secret-91c2"
+    static let staticToken = "sandbox-bigchange-static-token"
+    static let customerID = "42"
+    private let tokenTTL: Int
+    private var tokens = IssuedTokens()
+    private var jobs: [Int64: JSONObject] = [:]
+    private let customFieldDefinitions: Set<Int64> = [7, 8]
+
+    init(tokenTTL: Int) {
+        self.tokenTTL = tokenTTL
+        reset()
+    }
+
+    func reset() {
+        tokens.removeAll()
+        jobs = [:]
+        for (id, status, description) in [(Int64(1001), "scheduled", "Boiler service"), (1002, "started", "Radiator repair")] {
+            jobs[id] = ["id": .number(JSONNumber(id)), "reference": .string("REF-\(id)"),
+                        "description": .string(description), "orderNumber": nil, "personId": nil, "plannedDuration": 60,
+                        "customFields": [["definitionId": 7, "value": "red"]], "status": .string(status), "contactId": 5001,
+                        "createdAt": "2026-01-05T09:00:00Z", "updatedAt": "2026-01-05T09:00:00Z"]
+        }
+    }
+
+    func handle(_ request: SimulatedRequest) -> HTTPResponse {
+        if request.path == "/auth/tokens" { return issueToken(request) }
+        guard let rest = request.segments(after: ["v1", "jobs"]), rest.count == 1 else { return problemDetails(404, "Not Found") }
+        guard let bearer = request.headers["authorization"], bearer.hasPrefix("Bearer "),
+              tokens.isValid(String(bearer.dropFirst(7))) || bearer.dropFirst(7) == Self.staticToken else {
+            return HTTPResponse(status: 401)
+        }
+        guard let customer = request.headers["customer-id"], Int64(customer) != nil else {
+            return problemDetails(400, "Bad Request", detail: "The Customer-Id header is required and must be numeric.")
+        }
+        guard customer == Self.customerID else { return problemDetails(403, "Forbidden", detail: "Unknown customer.") }
+        guard let id = Int64(rest[0]), id >= 1 else {
+            return problemDetails(400, "Bad Request", detail: "jobId must be an integer of at least 1.")
+        }
+        guard var job = jobs[id] else { return problemDetails(404, "Not Found", detail: "Job \(id) not found.") }
+        switch request.method {
+        case "GET":
+            return jsonResponse(200, .object(job))
+        case "PATCH":
+            guard let body = request.json?.objectValue else { return problemDetails(400, "Bad Request", detail: "Body must be a JSON object.") }
+            let allowed = ["plannedDuration", "description", "reference", "personId", "orderNumber", "customFields"]
+            if let unknown = body.keys.first(where: { !allowed.contains($0) }) {
+                return problemDetails(400, "Bad Request", detail: "Unknown field '\(unknown)'.")
+            }
+            let errors = validate(body, job: job)
+            guard errors.isEmpty else { return problemDetails(422, "Unprocessable Entity", errors: errors) }
+            for (key, value) in body where key != "customFields" { job[key] = value }
+            if let fields = body["customFields"]?.arrayValue, !fields.isEmpty {
+                var current = job["customFields"]?.arrayValue ?? []
+                for field in fields {
+                    let definition = field.objectValue?["definitionId"]
+                    current.removeAll { $0.objectValue?["definitionId"] == definition }
+                    if field.objectValue?["value"]?.isNull == false { current.append(field) }
+                }
+                job["customFields"] = .array(current)
+            }
+            job["updatedAt"] = .string(rfc3339Now())
+            jobs[id] = job
+            return HTTPResponse(status: 204)
+        default:
+            return problemDetails(405, "Method Not Allowed")
+        }
+    }
+
+    private func validate(_ body: JSONObject, job: JSONObject) -> [String: [String]] {
+        var errors: [String: [String]] = [:]
+        let started = job["status"]?.stringValue != "scheduled"
+        if let value = body["plannedDuration"], (value.numberValue?.int64Value ?? -1) < 0 {
+            errors["plannedDuration"] = ["The planned duration must be a whole number of minutes, 0 or more."]
+        }
+        if let value = body["description"] {
+            if value.stringValue == nil { errors["description"] = ["The description must be a string."] }
+            else if started { errors["description"] = ["The description cannot be updated once the job has been started or completed."] }
+        }
+        for key in ["reference", "orderNumber"] {
+            if let value = body[key], !(value.isNull || value.stringValue != nil) { errors[key] = ["The \(key) must be a string or null."] }
+        }
+        if let value = body["personId"] {
+            if !(value.isNull || (value.stringValue?.count == 36)) { errors["personId"] = ["The personId must be a UUID or null."] }
+            else if started { errors["personId"] = ["The personId cannot be updated once the job has been started or completed."] }
+        }
+        if let value = body["customFields"] {
+            for field in value.arrayValue ?? [] {
+                guard let definition = field.objectValue?["definitionId"]?.numberValue?.int64Value,
+                      customFieldDefinitions.contains(definition) else {
+                    errors["customFields", default: []].append("Unknown custom field definition.")
+                    continue
+                }
+            }
+            if value.arrayValue == nil { errors["customFields"] = ["The customFields must be an array."] }
+        }
+        return errors
+    }
+
+    private func issueToken(_ request: SimulatedRequest) -> HTTPResponse {
+        guard request.method == "POST" else { return problemDetails(405, "Method Not Allowed") }
+        var form: [String: String] = [:]
+        for pair in String(decoding: request.body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { form[String(parts[0])] = String(parts[1]).removingPercentEncoding }
+        }
+        guard form["grant_type"] == "client_credentials", form["client_id"] == Self.clientID,
+              form["client_secret"] == Self.clientSecret else {
+            return jsonResponse(401, ["error": "invalid_client"])
+        }
+        let token = tokens.issue(prefix: "bc", ttlSeconds: tokenTTL)
+        return jsonResponse(200, ["access_token": .string(token), "token_type": "Bearer",
+                                  "expires_in": .number(JSONNumber(Int64(tokenTTL)))])
+    }
+}
+
+extension String {
+    /// Form/percent decoding for the simulators' token endpoints.
+    var removingPercentEncoding: String {
+        var bytes: [UInt8] = []
+        var iterator = Array(utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == 0x25, let high = iterator.next(), let low = iterator.next(),
+               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte == 0x2B ? 0x20 : byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,234 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JobGateHTTP
+import JobGateJSON
+
+/// One simulated vendor API. Handlers are synchronous and run on the simulator's single loop.
+protocol VendorSimulator: AnyObject {
+    func handle(_ request: SimulatedRequest) -> HTTPResponse
+    /// Back to the seed data (and no issued tokens).
+    func reset()
+}
+
+/// A request as simulators see it: the path split into segments, the body parsed when it is JSON.
+struct SimulatedRequest {
+    let method: String
+    let path: String
+    let segments: [Substring]
+    let query: [String: String]
+    let headers: HTTPHeaders
+    let body: [UInt8]
+
+    init(_ request: HTTPRequest) {
+        method = request.method
+        path = String(request.path)
+        segments = request.path.split(separator: "/")
+        var query: [String: String] = [:]
+        for pair in (request.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { query[String(parts[0])] = String(parts[1]) }
+        }
+        self.query = query
+        headers = request.headers
+        body = request.body
+    }
+
+    var json: JSONValue? { try? JSON.parse(body) }
+
+    /// The segments after `prefix` when the path starts with it.
+    func segments(after prefix: [String]) -> [Substring]? {
+        guard segments.count >= prefix.count, zip(segments, prefix).allSatisfy({ $0 == $1 }) else { return nil }
+        return Array(segments.dropFirst(prefix.count))
+    }
+}
+
+/// A fault queued through the control API: the next `times` matching requests get it instead of an answer.
+struct Fault {
+    var method: String?
+    var pathPrefix: String?
+    var times: Int
+    var status: Int
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+    var delayMilliseconds: Int
+    var action: String?
+
+    func matches(_ request: SimulatedRequest) -> Bool {
+        (method == nil || method == request.method) && (pathPrefix.map { request.path.hasPrefix($0) } ?? true)
+    }
+}
+
+/// Serves one simulator: records every request, applies queued faults, and answers `/__sandbox/*`.
+final class SimulatorHost: HTTPHandler {
+    private let simulator: VendorSimulator
+    private let loop: EventLoop
+    private var recorded: [JSONValue] = []
+    private var faults: [Fault] = []
+
+    init(simulator: VendorSimulator, loop: EventLoop) {
+        self.simulator = simulator
+        self.loop = loop
+    }
+
+    func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        let simulated = SimulatedRequest(request)
+        if simulated.path.hasPrefix("/__sandbox/") {
+            return responder.respond(control(simulated))
+        }
+        recorded.append(Self.record(request))
+        if recorded.count > 10_000 { recorded.removeFirst(recorded.count - 10_000) }
+        if let index = faults.firstIndex(where: { $0.matches(simulated) }) {
+            let fault = faults[index]
+            faults[index].times -= 1
+            if faults[index].times <= 0 { faults.remove(at: index) }
+            return inject(fault, responder: responder)
+        }
+        responder.respond(simulator.handle(simulated))
+    }
+
+    func response(for error: HTTPParseError, requestID: String) -> HTTPResponse {
+        jsonResponse(error.status, ["message": .string(error.detail)])
+    }
+
+    func timeoutResponse(requestID: String) -> HTTPResponse {
+        jsonResponse(408, ["message": "timeout"])
+    }
+
+    private static func record(_ request: HTTPRequest) -> JSONValue {
+        var headers = JSONObject()
+        for (name, value) in request.headers where headers[name] == nil { headers[name] = .string(value) }
+        return [
+            "method": .string(request.method), "target": .string(request.target), "headers": .object(headers),
+            "body": .string(String(decoding: request.body, as: UTF8.self)),
+        ]
+    }
+
+    private func inject(_ fault: Fault, responder: HTTPResponder) {
+        let answer: HTTPResponse?
+        switch fault.action {
+        case "reset":
+            answer = .verbatim(Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n{\"partial\":".utf8))
+        case "invalid-json":
+            answer = HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array("{\"job\": not json".utf8))
+        case "big-body":
+            answer = HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
+                                  body: Array("\"".utf8) + [UInt8](repeating: 0x78, count: 10 * 1024 * 1024) + Array("\"".utf8))
+        case "close":
+            answer = .verbatim([])
+        case "stall":
+            answer = nil
+        default:
+            answer = HTTPResponse(status: fault.status, headers: fault.headers, body: fault.body)
+        }
+        guard let answer else {
+            loop.schedule(afterNanoseconds: 60_000_000_000) { responder.respond(.verbatim([])) }
+            return
+        }
+        if fault.delayMilliseconds > 0 {
+            loop.schedule(afterNanoseconds: UInt64(fault.delayMilliseconds) * 1_000_000) { responder.respond(answer) }
+        } else {
+            responder.respond(answer)
+        }
+    }
+
+    private func control(_ request: SimulatedRequest) -> HTTPResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/__sandbox/requests"):
+            return jsonResponse(200, .array(recorded))
+        case ("DELETE", "/__sandbox/requests"):
+            recorded.removeAll()
+            return HTTPResponse(status: 204)
+        case ("POST", "/__sandbox/faults"):
+            guard let spec = request.json?.objectValue else { return jsonResponse(400, ["message": "fault must be a JSON object"]) }
+            var headers: [(name: String, value: String)] = []
+            for (name, value) in spec["headers"]?.objectValue ?? JSONObject() {
+                headers.append((name, value.stringValue ?? ""))
+            }
+            let body = spec["body"]?.stringValue ?? ""
+            if !headers.contains(where: { $0.name.lowercased() == "content-type" }) && !body.isEmpty {
+                headers.append(("Content-Type", "application/json"))
+            }
+            faults.append(Fault(
+                method: spec["method"]?.stringValue, pathPrefix: spec["pathPrefix"]?.stringValue,
+                times: Int(spec["times"]?.numberValue?.int64Value ?? 1), status: Int(spec["status"]?.numberValue?.int64Value ?? 500),
+                headers: headers, body: Array(body.utf8), delayMilliseconds: Int(spec["delayMs"]?.numberValue?.int64Value ?? 0),
+                action: spec["action"]?.stringValue))
+            return HTTPResponse(status: 204)
+        case ("DELETE", "/__sandbox/faults"):
+            faults.removeAll()
+            return HTTPResponse(status: 204)
+        case ("POST", "/__sandbox/reset"):
+            faults.removeAll()
+            recorded.removeAll()
+            simulator.reset()
+            return HTTPResponse(status: 204)
+        default:
+            return jsonResponse(404, ["message": "unknown sandbox control endpoint"])
+        }
+    }
+}
+
+// MARK: Shared helpers for the simulators
+
+func jsonResponse(_ status: Int, _ body: JSONValue, contentType: String = "application/json",
+                  headers: [(name: String, value: String)] = []) -> HTTPResponse {
+    HTTPResponse(status: status, headers: [("Content-Type", contentType)] + headers, body: JSON.serialize(body))
+}
+
+/// An RFC 7807 / ASP.NET ProblemDetails body (Deck, BigChange).
+func problemDetails(_ status: Int, _ title: String, detail: String? = nil, errors: [String: [String]]? = nil) -> HTTPResponse {
+    var body: JSONObject = ["type": "https://tools.ietf.org/html/rfc9110#section-15", "title": .string(title),
+                            "status": .number(JSONNumber(Int64(status)))]
+    if let detail { body["detail"] = .string(detail) }
+    if let errors {
+        var object = JSONObject()
+        for (field, messages) in errors.sorted(by: { $0.key < $1.key }) { object[field] = .array(messages.map { .string($0) }) }
+        body["errors"] = .object(object)
+    }
+    body["traceId"] = .string("00-sandbox-\(status)")
+    return jsonResponse(status, .object(body), contentType: "application/problem+json")
+}
+
+/// Tokens a simulator issued, each valid until its expiry.
+struct IssuedTokens {
+    private var expiries: [String: UInt64] = [:]
+    private var counter = 0
+
+    mutating func issue(prefix: String, ttlSeconds: Int) -> String {
+        counter += 1
+        let token = "\(prefix)-\(counter)-\(monotonicNanoseconds() % 1_000_000_007)"
+        expiries[token] = monotonicNanoseconds() &+ UInt64(ttlSeconds) * 1_000_000_000
+        return token
+    }
+
+    func isValid(_ token: String) -> Bool {
+        guard let expiry = expiries[token] else { return false }
+        return expiry > monotonicNanoseconds()
+    }
+
+    mutating func removeAll() { expiries.removeAll() }
+}
+
+func epochSecondsNow() -> Int64 { Int64(time(nil)) }
+
+/// Decodes standard base64; nil on malformed input.
+func base64Decoded(_ text: Substring) -> [UInt8]? {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    var lookup = [UInt8](repeating: 0xFF, count: 256)
+    for (index, byte) in alphabet.enumerated() { lookup[Int(byte)] = UInt8(index) }
+    let bytes = Array(text.utf8).filter { $0 != 0x3D }
+    var output: [UInt8] = []
+    var buffer: UInt32 = 0, bits = 0
+    for byte in bytes {
+        let value = lookup[Int(byte)]
+        guard value != 0xFF else { return nil }
+        buffer = buffer << 6 | UInt32(value)
+        bits += 6
+        if bits >= 8 {
+            bits -= 8
+            output.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
+        }
+    }
+    return output
+}
