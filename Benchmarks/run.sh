@@ -72,8 +72,17 @@ pin 0 nginx -p "$work/nginx" -c "$work/nginx/upstream.conf" & pids+=($!)
 pin 1 nginx -p "$work/nginx" -c "$work/nginx/peer.conf" & pids+=($!)
 wait_port "$upstream_port"; wait_port "$nginx_port"
 
+# The proxy case: a plain-REST vendor "bench" whose upstream is the nginx `return 200` server.
+mkdir -p "$work/mappings"
+cat >"$work/mappings/bench.json" <<JSON
+{ "baseUrl": "http://127.0.0.1:$upstream_port", "auth": { "scheme": "none" },
+  "fields": { "name": { "to": "/name" }, "goalQuantity": { "to": "/goalQuantity" } },
+  "calls": [ { "name": "update", "method": "PUT", "path": "/api/jobs/{id}" } ],
+  "response": { "id": "/id", "createdAt": { "from": "/createdAt" }, "updatedAt": { "from": "/updatedAt" } } }
+JSON
+
 jobgate_port=$(free_port)
-pin 1 "$JOBGATE" serve --listen "127.0.0.1:$jobgate_port" --threads 1 --log-level warn & jobgate_pid=$!; pids+=($jobgate_pid)
+pin 1 "$JOBGATE" serve --listen "127.0.0.1:$jobgate_port" --threads 1 --log-level warn --mappings "$work/mappings" & jobgate_pid=$!; pids+=($jobgate_pid)
 wait_port "$jobgate_port"
 sleep 0.5
 idle_rss=$(rss_kib "$jobgate_pid")
@@ -113,9 +122,7 @@ if [ "$mode" = proxy ] || [ "$mode" = all ]; then
   cases+=("direct upstream PATCH|http://127.0.0.1:$upstream_port/jobs/x|$work/patch.lua"
           "nginx proxy_pass PATCH|http://127.0.0.1:$nginx_proxy_port/api/jobs/x|$work/patch.lua"
           "haproxy PATCH|http://127.0.0.1:$haproxy_port/api/jobs/x|$work/patch.lua")
-  if [ -n "${JOBGATE_PROXY_URL:-}" ]; then
-    cases+=("jobgate PATCH /jobs/{id}|$JOBGATE_PROXY_URL|$work/patch.lua")
-  fi
+  cases+=("jobgate PATCH /jobs/{id}|http://127.0.0.1:$jobgate_port/jobs/bench:job_abc123|$work/patch.lua")
 fi
 
 for round in $(seq "$ROUNDS"); do
@@ -136,5 +143,12 @@ done
 if [ -n "${results[jobgate GET /healthz]:-}" ]; then
   ratio=$(awk -v a="$(column_median 'jobgate GET /healthz' 1)" -v b="$(column_median 'nginx GET /healthz' 1)" 'BEGIN {printf "%.2f", a/b}')
   echo "jobgate/nginx requests/s on /healthz: ${ratio}x"
+fi
+if [ -n "${results[jobgate PATCH /jobs/{id}]:-}" ]; then
+  ratio=$(awk -v a="$(column_median 'jobgate PATCH /jobs/{id}' 1)" -v b="$(column_median 'nginx proxy_pass PATCH' 1)" 'BEGIN {printf "%.2f", a/b}')
+  echo "jobgate/nginx requests/s proxying PATCH: ${ratio}x"
+  for peer in 'nginx proxy_pass PATCH' 'haproxy PATCH' 'jobgate PATCH /jobs/{id}'; do
+    awk -v n="$peer" -v a="$(column_median "$peer" 2)" -v d="$(column_median 'direct upstream PATCH' 2)" 'BEGIN {printf "added p50 over direct, %s: %.3f ms\n", n, a-d}'
+  done
 fi
 echo "jobgate RSS: idle $((idle_rss / 1024)) MiB ($idle_rss KiB), after load $(( $(rss_kib "$jobgate_pid") / 1024 )) MiB"

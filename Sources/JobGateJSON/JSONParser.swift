@@ -150,7 +150,15 @@ struct JSONScanner {
             let keyOffset = index
             let key = try parseString()
             // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused.
-            guard seen.insert(key).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset, note: key) }
+            // Small objects are checked by a scan, larger ones through a set.
+            let duplicate: Bool
+            if object.count < 16 {
+                duplicate = object.containsKey(key)
+            } else {
+                if seen.isEmpty { seen = Set(object.keys) }
+                duplicate = !seen.insert(key).inserted
+            }
+            if duplicate { throw JSONParseError(.duplicateKey, at: keyOffset, note: key) }
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             guard bytes[index] == 0x3A else { throw JSONParseError(.unexpectedByte, at: index) }

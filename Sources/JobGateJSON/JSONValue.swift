@@ -74,6 +74,10 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         members.makeIterator()
     }
 
+    func containsKey(_ key: String) -> Bool {
+        members.contains { $0.key == key }
+    }
+
     /// Appends without the uniqueness check; only for the parser, which checked already.
     mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
         members.append((key, value))

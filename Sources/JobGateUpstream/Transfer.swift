@@ -92,21 +92,26 @@ final class Transfer {
     }
 
     fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var length = bytes.count
-        while length > 0, bytes[length - 1] == 0x0A || bytes[length - 1] == 0x0D { length -= 1 }
-        let line = Substring(String(decoding: bytes[..<length], as: UTF8.self))
-        if line.hasPrefix("HTTP/") {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+        let line = UnsafeRawBufferPointer(rebasing: bytes[0..<end])
+        guard !line.isEmpty else { return }
+        if line.starts(with: "HTTP/".utf8) {
             // A new status line (after a 1xx interim response) starts the header set again.
             headers.removeAll()
-            let parts = line.split(separator: " ", maxSplits: 2)
-            if parts.count >= 2, let code = Int(parts[1]) { status = code } else { malformedHeader = true }
+            guard let space = line.firstIndex(of: 0x20), space + 4 <= line.count,
+                  line[(space + 1)..<(space + 4)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                malformedHeader = true
+                return
+            }
+            status = line[(space + 1)..<(space + 4)].reduce(0) { $0 * 10 + Int($1 - 0x30) }
             return
         }
-        guard !line.isEmpty else { return }
-        guard let colon = line.firstIndex(of: ":") else { return }
-        let name = String(line[..<colon])
-        let value = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
-        headers.append((name: name, value: value))
+        guard let colon = line.firstIndex(of: 0x3A) else { return }
+        var valueStart = colon + 1
+        while valueStart < line.count, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
+        headers.append((name: String(decoding: line[..<colon], as: UTF8.self),
+                        value: String(decoding: line[valueStart...], as: UTF8.self)))
     }
 
     func result(code: CURLcode) -> Result<UpstreamResponse, UpstreamFailure> {

@@ -49,6 +49,9 @@ final class JSONConformanceTests: XCTestCase {
         reject("\"\\ud800\"", .loneSurrogate)
         reject("\"\\udc00\\ud800\"", .loneSurrogate)
         reject("{\"a\":1,\"\\u0061\":2}", .duplicateKey)
+        // Past the small-object scan too: duplicates of the 1st, 16th and 17th keys.
+        let many = (1...20).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        for key in ["k1", "k16", "k17", "k20"] { reject("{\(many),\"\(key)\":0}", .duplicateKey) }
         XCTAssertThrowsError(try JSON.parse([0x22, 0xC0, 0xAF, 0x22])) // overlong
         XCTAssertThrowsError(try JSON.parse([0x22, 0xED, 0xA0, 0x80, 0x22])) // UTF-8 surrogate
         XCTAssertThrowsError(try JSON.parse([0x22, 0xF5, 0x80, 0x80, 0x80, 0x22])) // > U+10FFFF

@@ -40,7 +40,7 @@ public enum Planner {
                              fields: [String]) -> PlannedCall {
         var base = mapping.baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        let path = template.path.replacing("{id}", with: percentEncoded(vendorJobID))
+        let path = template.pathParts.joined(separator: percentEncoded(vendorJobID))
         var headers: [(name: String, value: String)] = [(name: "Accept", value: "application/json")]
         if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
         headers += mapping.headers

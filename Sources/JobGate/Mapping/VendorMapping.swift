@@ -149,6 +149,23 @@ public struct VendorFieldMapping: Sendable {
 }
 
 public struct CallTemplate: Sendable {
+    init(name: String, method: String, path: String, fields: [PatchField]?, body: BodyShape, idempotent: Bool) {
+        self.name = name
+        self.method = method
+        self.path = path
+        self.fields = fields
+        self.body = body
+        self.idempotent = idempotent
+        var parts: [String] = []
+        var rest = Substring(path)
+        while let range = rest.firstRange(of: "{id}") {
+            parts.append(String(rest[..<range.lowerBound]))
+            rest = rest[range.upperBound...]
+        }
+        parts.append(String(rest))
+        pathSplit = parts
+    }
+
     public enum BodyShape: String, Sendable {
         /// An object built from the fields' `to` pointers.
         case object
@@ -161,6 +178,9 @@ public struct CallTemplate: Sendable {
     public let method: String
     /// Relative to the base URL; `{id}` is replaced by the percent-encoded vendor job id.
     public let path: String
+    /// `path` split at each `{id}`, so planning is a join instead of a search.
+    public var pathParts: [String] { pathSplit }
+    let pathSplit: [String]
     /// The patch fields this call carries; nil means all fields (and the call is always made).
     public let fields: [PatchField]?
     public let body: BodyShape

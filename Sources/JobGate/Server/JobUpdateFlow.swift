@@ -213,8 +213,9 @@ struct QueryString {
     subscript(key: String) -> String? { values[key] }
 }
 
-/// Strict percent-decoding: a malformed escape or bytes that are not UTF-8 give nil.
-func percentDecoded(_ text: Substring) -> String? {
+/// Strict percent-decoding: a malformed escape or bytes that are not UTF-8 give nil. "+" is a space only in
+/// query strings.
+func percentDecoded(_ text: Substring, plusIsSpace: Bool = true) -> String? {
     var bytes: [UInt8] = []
     var iterator = Array(text.utf8).makeIterator()
     while let byte = iterator.next() {
@@ -223,7 +224,7 @@ func percentDecoded(_ text: Substring) -> String? {
                   let low = iterator.next().flatMap(CanonicalValidation.hexDigit) else { return nil }
             bytes.append(high << 4 | low)
         } else {
-            bytes.append(byte == 0x2B ? 0x20 : byte)
+            bytes.append(byte == 0x2B && plusIsSpace ? 0x20 : byte)
         }
     }
     return String(validating: bytes, as: UTF8.self)
@@ -238,7 +239,7 @@ struct JobReference: Equatable {
 
     /// `{vendor}:{vendorJobId}` (the colon may be percent-encoded), or a bare id with `Job-Vendor`.
     static func parse(rawID: Substring, vendorHeader: String?, known: [String: VendorMapping]) -> Result<JobReference, Problem> {
-        guard rawID.utf8.count <= maxIDBytes * 3, let decoded = percentDecodedPath(rawID) else {
+        guard rawID.utf8.count <= maxIDBytes * 3, let decoded = percentDecoded(rawID, plusIsSpace: false) else {
             return .failure(.badRequest("The job id is not a valid percent-encoded path segment."))
         }
         guard !decoded.isEmpty, decoded.utf8.count <= maxIDBytes else {
@@ -275,11 +276,6 @@ struct JobReference: Equatable {
             return .failure(.badRequest("The vendor job id is empty or a dot segment."))
         }
         return .success(JobReference(vendor: vendor, vendorJobID: vendorJobID))
-    }
-
-    /// Like `percentDecoded`, but "+" stays "+" (it is only a space in query strings).
-    private static func percentDecodedPath(_ text: Substring) -> String? {
-        percentDecoded(Substring(text.replacing("+", with: "%2B")))
     }
 }
 
