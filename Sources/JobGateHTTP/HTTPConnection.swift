@@ -13,6 +13,8 @@ public final class HTTPResponder {
     public let loop: EventLoop
     /// Called once if the client goes away before the response is sent, so upstream work can be cancelled.
     public var onCancel: (() -> Void)?
+    /// Sees the final response (for access logs and metrics), just before it is written.
+    public var observer: ((HTTPResponse) -> Void)?
     fileprivate weak var connection: HTTPConnection?
     public private(set) var isDone = false
 
@@ -27,6 +29,8 @@ public final class HTTPResponder {
         guard !isDone else { return }
         isDone = true
         onCancel = nil
+        observer?(response)
+        observer = nil
         connection?.complete(response, from: self)
     }
 
@@ -36,6 +40,9 @@ public final class HTTPResponder {
         let action = onCancel
         onCancel = nil
         action?()
+        // 499 as nginx logs it: the client closed before we answered.
+        observer?(HTTPResponse(status: 499))
+        observer = nil
     }
 }
 

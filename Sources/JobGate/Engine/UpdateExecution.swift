@@ -35,28 +35,34 @@ final class UpdateExecution {
     private let client: UpstreamClient
     private let calls: [PlannedCall]
     private let read: PlannedCall?
-    private let vendorJobID: String
     private let extraHeaders: [(name: String, value: String)]
     private let options: UpstreamOptions
+    /// The caller's `Request-Timeout`, as a monotonic deadline: bounds calls, retries and waits.
+    private let deadline: UInt64?
     private let redactor: Redactor
+    private let metrics: Metrics
     private let completion: (Outcome) -> Void
     private var steps: [StepRecord] = []
     private var lastJSON: JSONValue?
     private var inFlight: UpstreamCallID?
     private var refetchedToken = false
     private var finished = false
+    /// Attempts of the call in progress (more than one when it was retried).
+    private var attempt = 0
+    private var attempts: [JSONValue] = []
 
-    init(runtime: VendorRuntime, client: UpstreamClient, calls: [PlannedCall], read: PlannedCall?, vendorJobID: String,
-         extraHeaders: [(name: String, value: String)], options: UpstreamOptions, redactor: Redactor,
-         completion: @escaping (Outcome) -> Void) {
+    init(runtime: VendorRuntime, client: UpstreamClient, calls: [PlannedCall], read: PlannedCall?,
+         extraHeaders: [(name: String, value: String)], options: UpstreamOptions, deadline: UInt64?,
+         redactor: Redactor, metrics: Metrics, completion: @escaping (Outcome) -> Void) {
         self.runtime = runtime
         self.client = client
         self.calls = calls
         self.read = read
-        self.vendorJobID = vendorJobID
         self.extraHeaders = extraHeaders
         self.options = options
+        self.deadline = deadline
         self.redactor = redactor
+        self.metrics = metrics
         self.completion = completion
     }
 
@@ -92,8 +98,15 @@ final class UpdateExecution {
         tokens.token(using: client, timeout: options.timeoutSeconds) { result in next(result.map { $0 }) }
     }
 
+
     private func send(_ call: PlannedCall, index: Int, token: Secret?) {
         guard !finished else { return }
+        var options = self.options
+        if let deadline {
+            let remaining = Double(Int64(bitPattern: deadline &- monotonicNanoseconds())) / 1e9
+            guard remaining > 0.001 else { return finish(.failure(Self.deadlinePassed(vendor))) }
+            options.timeoutSeconds = min(options.timeoutSeconds, remaining)
+        }
         let credentials = runtime.credentials(token: token)
         var url = call.url
         if let query = credentials.query { url += (url.contains("?") ? "&" : "?") + query }
@@ -111,16 +124,40 @@ final class UpdateExecution {
                         token: Secret?, duration: Double) {
         guard !finished else { return }
         let isWrite = call.method != "GET"
+        var failureKind: String?
+        var attemptRecord = JSONObject()
+        switch result {
+        case .failure(let failure):
+            failureKind = failure.kind
+            attemptRecord["error"] = .string(failure.kind)
+        case .success(let response):
+            attemptRecord["status"] = .number(JSONNumber(Int64(response.status)))
+        }
+        attemptRecord["durationMs"] = .number(JSONNumber(Int64((duration * 1000).rounded())))
+        attempts.append(.object(attemptRecord))
+        metrics.upstreamCall(vendor: vendor, seconds: duration, errorKind: failureKind)
+        let vendorFailed: Bool = switch result {
+        case .failure(let failure): failure != .cancelled
+        case .success(let response): response.status >= 500
+        }
+        runtime.breaker.record(success: !vendorFailed)
+
+        if case .success(let response) = result, response.status == 401, token != nil, !refetchedToken {
+            // Our token may have been revoked or expired early: fetch a new one once, then try again.
+            refetchedToken = true
+            if let token { runtime.tokens?.invalidate(token) }
+            return run(index: index)
+        }
+        if let delay = retryDelay(after: result, call: call) {
+            attempt += 1
+            client.loop.schedule(afterNanoseconds: UInt64(delay * 1e9)) { [self] in run(index: index) }
+            return
+        }
         switch result {
         case .failure(let failure):
             steps.append(StepRecord(name: call.name, method: call.method, status: nil, error: failure.kind,
                                     applied: false, durationSeconds: duration))
             finish(.failure(UpstreamProblems.problem(for: failure, vendor: vendor, isWrite: isWrite)))
-        case .success(let response) where response.status == 401 && token != nil && !refetchedToken:
-            // Our token may have been revoked or expired early: fetch a new one once, then try again.
-            refetchedToken = true
-            if let token { runtime.tokens?.invalidate(token) }
-            run(index: index)
         case .success(let response) where (200..<300).contains(response.status):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
                                     applied: isWrite, durationSeconds: duration))
@@ -130,6 +167,8 @@ final class UpdateExecution {
                 }
                 lastJSON = body
             }
+            attempt = 0
+            attempts = []
             run(index: index + 1)
         case .success(let response):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
@@ -139,10 +178,47 @@ final class UpdateExecution {
         }
     }
 
+    /// Seconds to wait before trying the call again, or nil when it must not be repeated: it is not
+    /// idempotent, it may have landed (a write that was sent), the answer is final (a 400 is never retried),
+    /// attempts are used up, or the wait would outlive the caller's deadline (then we answer at once).
+    private func retryDelay(after result: Result<UpstreamResponse, UpstreamFailure>, call: PlannedCall) -> Double? {
+        let policy = runtime.mapping.retry
+        guard call.idempotent, attempt + 1 < policy.attempts else { return nil }
+        var delay = policy.delay(afterAttempt: attempt)
+        switch result {
+        case .failure(let failure):
+            switch failure {
+            case .dnsFailure, .connectionRefused: break
+            case .timeout, .connectionReset:
+                guard call.method == "GET" || !failure.requestMayHaveLanded else { return nil }
+            default: return nil
+            }
+        case .success(let response):
+            guard [429, 502, 503, 504].contains(response.status) else { return nil }
+            if let retryAfter = response.header("retry-after").flatMap(Normalizer.retryAfterSeconds) {
+                delay = max(delay, Double(retryAfter))
+            }
+        }
+        guard delay <= options.timeoutSeconds else { return nil }
+        if let deadline, monotonicNanoseconds() &+ UInt64(delay * 1e9) >= deadline { return nil }
+        return delay
+    }
+
+    static func deadlinePassed(_ vendor: String) -> Problem {
+        var problem = Problem(.upstreamTimeout, status: 504, title: "Request-Timeout reached",
+                              detail: "The caller's Request-Timeout passed before \(vendor) could be called.")
+        problem.extensions["vendor"] = .string(vendor)
+        return problem
+    }
+
     private func finish(_ result: Result<JSONValue?, Problem>) {
         guard !finished else { return }
         finished = true
         var result = result
+        if case .failure(var problem) = result, attempts.count > 1 {
+            problem.extensions["attempts"] = .array(attempts)
+            result = .failure(problem)
+        }
         if case .failure(var problem) = result, sequence.count > 1 {
             // Nothing silently lost: say exactly which calls took effect before the failure.
             problem.extensions["steps"] = .array(steps.map(\.json))

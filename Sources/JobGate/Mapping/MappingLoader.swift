@@ -102,7 +102,7 @@ struct MappingReader {
 
     static let topLevelKeys: Set<String> = [
         "$schema", "vendor", "displayName", "docs", "baseUrl", "auth", "headers", "requiredHeaders", "jobId",
-        "timeoutSeconds", "rateLimit", "fields", "vendorFields", "calls", "read", "readAfterWrite", "response",
+        "timeoutSeconds", "rateLimit", "retry", "circuitBreaker", "fields", "vendorFields", "calls", "read", "readAfterWrite", "response",
         "errors", "adapter", "caFile",
     ]
 
@@ -163,6 +163,8 @@ struct MappingReader {
             }
         }
         let rateLimit = readRateLimit(object["rateLimit"], at: "/rateLimit")
+        let retry = readRetry(object["retry"], at: "/retry")
+        let breaker = readCircuitBreaker(object["circuitBreaker"], at: "/circuitBreaker")
         let fields = readFields(object["fields"], at: "/fields")
         let vendorFields = readVendorFields(object["vendorFields"], at: "/vendorFields")
         var calls: [CallTemplate] = []
@@ -194,7 +196,7 @@ struct MappingReader {
         }
         return VendorMapping(
             vendor: vendorID, displayName: string(object, "displayName", at: "") ?? vendorID, baseURL: baseURL,
-            auth: auth, headers: headers, jobID: jobID, timeoutSeconds: timeout, rateLimit: rateLimit,
+            auth: auth, headers: headers, jobID: jobID, timeoutSeconds: timeout, rateLimit: rateLimit, retry: retry, circuitBreaker: breaker,
             fields: fields, vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
             response: response, errors: errors, adapter: adapter, caFile: caFile, missingConfiguration: missing)
     }
@@ -293,6 +295,41 @@ struct MappingReader {
             return nil
         }
         return RateLimit(requests: Int(requests), perSeconds: seconds)
+    }
+
+    private mutating func readRetry(_ value: JSONValue?, at path: String) -> RetryPolicy {
+        var policy = RetryPolicy()
+        guard let value, let object = objectValue(value, at: path) else { return policy }
+        allowOnly(["attempts", "baseDelayMs", "maxDelayMs"], in: object, at: path)
+        if let attempts = object["attempts"] {
+            if let count = attempts.numberValue?.int64Value, (1...10).contains(count) { policy.attempts = Int(count) } else {
+                report(path + "/attempts", "must be an integer from 1 to 10")
+            }
+        }
+        for (key, apply) in [("baseDelayMs", { (v: Double) in policy.baseDelaySeconds = v }), ("maxDelayMs", { policy.maxDelaySeconds = $0 })] {
+            guard let member = object[key] else { continue }
+            if let milliseconds = member.numberValue?.doubleValue, milliseconds >= 0, milliseconds <= 60_000 { apply(milliseconds / 1000) } else {
+                report("\(path)/\(key)", "must be a number of milliseconds from 0 to 60000")
+            }
+        }
+        return policy
+    }
+
+    private mutating func readCircuitBreaker(_ value: JSONValue?, at path: String) -> CircuitBreakerSettings {
+        var settings = CircuitBreakerSettings()
+        guard let value, let object = objectValue(value, at: path) else { return settings }
+        allowOnly(["failures", "openSeconds"], in: object, at: path)
+        if let failures = object["failures"] {
+            if let count = failures.numberValue?.int64Value, (1...1000).contains(count) { settings.failures = Int(count) } else {
+                report(path + "/failures", "must be an integer from 1 to 1000")
+            }
+        }
+        if let seconds = object["openSeconds"] {
+            if let value = seconds.numberValue?.doubleValue, value > 0, value <= 3600 { settings.openSeconds = value } else {
+                report(path + "/openSeconds", "must be a number of seconds in (0, 3600]")
+            }
+        }
+        return settings
     }
 
     private mutating func readFields(_ value: JSONValue?, at path: String) -> [CanonicalField: FieldMapping] {

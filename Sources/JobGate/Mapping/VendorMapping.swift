@@ -11,6 +11,8 @@ public struct VendorMapping: Sendable {
     public let jobID: JobIDRule
     public let timeoutSeconds: Double?
     public let rateLimit: RateLimit?
+    public let retry: RetryPolicy
+    public let circuitBreaker: CircuitBreakerSettings
     public let fields: [CanonicalField: FieldMapping]
     public let vendorFields: [(name: String, mapping: VendorFieldMapping)]
     public let calls: [CallTemplate]
@@ -111,6 +113,25 @@ public struct TokenSource: Sendable {
         }
         return all
     }
+}
+
+/// Retries apply only to calls marked idempotent, and never to a write that may have reached the vendor.
+public struct RetryPolicy: Sendable {
+    /// Attempts in all, the first included (1 = no retry).
+    public var attempts = 3
+    public var baseDelaySeconds = 0.1
+    public var maxDelaySeconds = 2.0
+
+    /// Exponential backoff with jitter (50-100% of the step), capped.
+    func delay(afterAttempt attempt: Int) -> Double {
+        let step = min(maxDelaySeconds, baseDelaySeconds * Double(1 << min(attempt, 16)))
+        return step * Double.random(in: 0.5...1.0)
+    }
+}
+
+public struct CircuitBreakerSettings: Sendable {
+    public var failures = 5
+    public var openSeconds = 30.0
 }
 
 public struct RateLimit: Sendable {

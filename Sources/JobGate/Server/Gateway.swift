@@ -7,19 +7,24 @@ final class Gateway: HTTPHandler {
     private let loop: EventLoop
     private let store: StateStore
     private let log: Log
+    private let metrics: Metrics
     /// Created on first use: libcurl's and OpenSSL's start-up cost (and resident pages) is paid only by a
     /// gateway that actually calls a vendor.
     private lazy var client = UpstreamClient(loop: loop)
 
-    init(loop: EventLoop, store: StateStore, log: Log) {
+    init(loop: EventLoop, store: StateStore, log: Log, metrics: Metrics) {
         self.loop = loop
         self.store = store
         self.log = log
+        self.metrics = metrics
     }
 
     func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         let state = store.current
-        switch Route(path: request.path) {
+        let route = Route(path: request.path)
+        let record = RequestRecord()
+        observe(request, route: route, record: record, responder: responder)
+        switch route {
         case .health:
             guard request.method == "GET" || request.method == "HEAD" else {
                 return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
@@ -37,8 +42,25 @@ final class Gateway: HTTPHandler {
             guard request.method == "PATCH" else {
                 return fail(.methodNotAllowed(allow: "PATCH"), request, responder)
             }
-            JobUpdateFlow(state: state, client: client, request: request, responder: responder)
-                .run(rawID: rawID)
+            JobUpdateFlow(state: state, client: client, request: request, responder: responder, metrics: metrics,
+                          record: record).run(rawID: rawID)
+        case .metrics:
+            guard request.method == "GET" || request.method == "HEAD" else {
+                return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
+            }
+            responder.respond(HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "text/plain; version=0.0.4")],
+                                           body: Array(metrics.render(gateway: state).utf8)))
+        case .vendors:
+            guard request.method == "GET" || request.method == "HEAD" else {
+                return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
+            }
+            responder.respond(Self.json(200, VendorCatalog.describe(state)))
+        case .openAPI:
+            guard request.method == "GET" || request.method == "HEAD" else {
+                return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
+            }
+            responder.respond(HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "application/json")],
+                                           body: OpenAPIDocument.bytes))
         case .unknown:
             fail(.notFound("No route for this path."), request, responder)
         }
@@ -52,6 +74,33 @@ final class Gateway: HTTPHandler {
         Problem(.requestTimeout, status: 408, title: "Request timeout",
                 detail: "The request was not received completely in time.")
             .response(instance: "", requestID: requestID)
+    }
+
+    /// One access-log line and the request metrics, when the response is final.
+    private func observe(_ request: HTTPRequest, route: Route, record: RequestRecord, responder: HTTPResponder) {
+        metrics.requestStarted()
+        let log = self.log
+        let metrics = self.metrics
+        let method = request.method
+        let bytesIn = request.body.count
+        let routeName = route.name
+        responder.observer = { [unowned responder] response in
+            let seconds = Double(monotonicNanoseconds() &- responder.receivedAt) / 1e9
+            metrics.requestFinished(vendor: record.vendor ?? "none", status: response.status, seconds: seconds)
+            guard log.enabled(.info) else { return }
+            var fields: JSONObject = [
+                "requestId": .string(responder.requestID), "method": .string(method), "route": .string(routeName),
+                "status": .number(JSONNumber(Int64(response.status))),
+                "totalMs": .number(JSONNumber(literal: format3(seconds * 1000)) ?? JSONNumber(0)),
+                "bytesIn": .number(JSONNumber(Int64(bytesIn))), "bytesOut": .number(JSONNumber(Int64(response.body.count))),
+            ]
+            if let vendor = record.vendor { fields["vendor"] = .string(vendor) }
+            if !record.upstreamStatuses.isEmpty {
+                fields["upstreamStatuses"] = .array(record.upstreamStatuses.map { .string($0) })
+                fields["upstreamMs"] = .number(JSONNumber(literal: format3(record.upstreamSeconds * 1000)) ?? JSONNumber(0))
+            }
+            log.info("request", fields)
+        }
     }
 
     private func fail(_ problem: Problem, _ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -69,17 +118,50 @@ func instance(_ request: HTTPRequest) -> String {
     String(request.path.prefix(256))
 }
 
+/// What the access log and metrics learn about one request while it is handled. Loop-confined.
+final class RequestRecord {
+    var vendor: String?
+    var upstreamStatuses: [String] = []
+    var upstreamSeconds = 0.0
+}
+
+/// A number with three decimals, without Foundation's formatter.
+func format3(_ value: Double) -> String {
+    let scaled = Int64((value * 1000).rounded())
+    let whole = scaled / 1000, fraction = abs(scaled % 1000)
+    return "\(whole).\(String(fraction).leftPadded(to: 3))"
+}
+
 /// The routes of the public surface (CONTRACT.md §3).
 enum Route: Equatable {
     case health
     case ready
+    case metrics
+    case vendors
+    case openAPI
     case job(rawID: Substring)
     case unknown
+
+    /// A bounded name for logs (never the raw path, which carries ids).
+    var name: String {
+        switch self {
+        case .health: "/healthz"
+        case .ready: "/readyz"
+        case .metrics: "/metrics"
+        case .vendors: "/vendors"
+        case .openAPI: "/openapi.json"
+        case .job: "/jobs/{id}"
+        case .unknown: "unknown"
+        }
+    }
 
     init(path: Substring) {
         switch path {
         case "/healthz": self = .health
         case "/readyz": self = .ready
+        case "/metrics": self = .metrics
+        case "/vendors": self = .vendors
+        case "/openapi.json": self = .openAPI
         default:
             let prefix = "/jobs/"
             if path.hasPrefix(prefix), path.count > prefix.count {

@@ -9,6 +9,9 @@ struct JobUpdateFlow {
     let client: UpstreamClient
     let request: HTTPRequest
     let responder: HTTPResponder
+    let metrics: Metrics
+    /// What the access log and metrics learn about this request as it goes.
+    let record: RequestRecord
 
     static let acceptPatch = "application/json, application/merge-patch+json"
 
@@ -31,6 +34,7 @@ struct JobUpdateFlow {
         let read: PlannedCall?
         let preferMinimal: Bool
         let isDryRun: Bool
+        let deadline: UInt64?
     }
 
     private func prepare(rawID: Substring) -> Result<Prepared, Problem> {
@@ -62,6 +66,7 @@ struct JobUpdateFlow {
         guard let runtime = state.runtimes[reference.vendor] else {
             return .failure(.badRequest("Unknown vendor '\(reference.vendor)'."))
         }
+        record.vendor = reference.vendor
         let mapping = runtime.mapping
         guard mapping.isConfigured else {
             var problem = Problem(.unavailable, status: 503, title: "Vendor not configured",
@@ -84,6 +89,13 @@ struct JobUpdateFlow {
         case .success(let patch):
             validated = patch
         }
+        var deadline: UInt64?
+        if let text = headers["request-timeout"] {
+            guard let seconds = Double(text.trimmingASCIIWhitespace()), seconds > 0, seconds <= 3600 else {
+                return .failure(.badRequest("Request-Timeout must be a number of seconds in (0, 3600]."))
+            }
+            deadline = responder.receivedAt &+ UInt64(seconds * 1e9)
+        }
         let preferences = Preferences(headers.values("prefer"))
         let calls = Planner.plan(validated, vendorJobID: reference.vendorJobID, mapping: mapping)
         let needsRead = mapping.readAfterWrite && !preferences.returnMinimal || calls.isEmpty
@@ -97,11 +109,20 @@ struct JobUpdateFlow {
         let dryRunQuery = request.query.map { QueryString($0)["dryRun"] == "true" } ?? false
         return .success(Prepared(runtime: runtime, vendorJobID: reference.vendorJobID, calls: calls, read: read,
                                  preferMinimal: preferences.returnMinimal,
-                                 isDryRun: dryRunQuery || preferences.dryRun))
+                                 isDryRun: dryRunQuery || preferences.dryRun, deadline: deadline))
     }
 
     private func execute(_ prepared: Prepared) {
+        let vendor = prepared.runtime.mapping.vendor
+        if let retryAfter = prepared.runtime.breaker.admit() {
+            var problem = Problem(.unavailable, status: 503, title: "Vendor circuit open",
+                                  detail: "Calls to \(vendor) are paused after repeated failures.",
+                                  headers: [(name: "Retry-After", value: String(retryAfter))])
+            problem.extensions["vendor"] = .string(vendor)
+            return respond(problem)
+        }
         if let retryAfter = prepared.runtime.rateLimiter?.acquire() {
+            metrics.rateLimited(vendor: vendor)
             var problem = Problem(.rateLimited, status: 429, title: "Rate limit reached",
                                   detail: "The configured rate limit for \(prepared.runtime.mapping.vendor) is reached.",
                                   headers: [(name: "Retry-After", value: String(retryAfter))])
@@ -112,11 +133,14 @@ struct JobUpdateFlow {
         let mapping = prepared.runtime.mapping
         let responder = self.responder
         let requestPath = instance(request)
+        let record = self.record
         let execution = UpdateExecution(
             runtime: prepared.runtime, client: client, calls: prepared.calls, read: prepared.read,
-            vendorJobID: prepared.vendorJobID, extraHeaders: forwardedHeaders(), options: options,
-            redactor: state.redactor
+            extraHeaders: forwardedHeaders(), options: options, deadline: prepared.deadline,
+            redactor: state.redactor, metrics: metrics
         ) { outcome in
+            record.upstreamStatuses = outcome.steps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
+            record.upstreamSeconds = outcome.steps.reduce(0) { $0 + $1.durationSeconds }
             switch outcome.result {
             case .failure(let problem):
                 responder.respond(problem.response(instance: requestPath, requestID: responder.requestID))

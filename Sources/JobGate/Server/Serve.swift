@@ -25,6 +25,7 @@ enum ServeCommand {
             logLoaded(mappings, log: log, event: "mappings_loaded")
         }
 
+        let metrics = Metrics()
         var configuration = HTTPServerConfiguration(address: settings.listen)
         configuration.loopCount = settings.threads
         configuration.limits.maxBodyBytes = settings.maxBodyBytes
@@ -34,7 +35,7 @@ enum ServeCommand {
         configuration.idleTimeout = nanoseconds(settings.idleTimeoutSeconds)
         let server = HTTPServer(configuration: configuration)
         do {
-            try server.start { loop in Gateway(loop: loop, store: store, log: log) }
+            try server.start { loop in Gateway(loop: loop, store: store, log: log, metrics: metrics) }
         } catch {
             log.error("startup_failed", ["reason": .string("\(error)")])
             return 1
@@ -50,7 +51,7 @@ enum ServeCommand {
         while true {
             switch signals.wait() {
             case SIGHUP:
-                reload(settings: settings, environment: environment, store: store, log: log)
+                reload(settings: settings, environment: environment, store: store, log: log, metrics: metrics)
             default:
                 log.info("draining", ["connections": .number(JSONNumber(Int64(server.connectionCount)))])
                 let drained = server.drain(timeoutNanoseconds: nanoseconds(settings.drainTimeoutSeconds))
@@ -63,15 +64,17 @@ enum ServeCommand {
 
 extension ServeCommand {
     /// SIGHUP: load the folder again; a bad set is rejected and logged while the old one keeps serving.
-    static func reload(settings: Settings, environment: [String: String], store: StateStore, log: Log) {
+    static func reload(settings: Settings, environment: [String: String], store: StateStore, log: Log, metrics: Metrics) {
         switch MappingLoader.load(directory: settings.mappingsDirectory, environment: environment) {
         case .failure(let issues):
+            metrics.reloaded(ok: false)
             log.error("reload_rejected", [
                 "mappingHash": .string(store.current.mappings.hash),
                 "issues": .array(issues.issues.map { JSONValue.string($0.description) }),
             ])
         case .success(let mappings):
             store.replace(with: GatewayState(settings: settings, mappings: mappings))
+            metrics.reloaded(ok: true)
             logLoaded(mappings, log: log, event: "reloaded")
         }
     }

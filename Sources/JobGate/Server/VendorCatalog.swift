@@ -1,0 +1,35 @@
+import JobGateJSON
+
+/// `GET /vendors`: what each configured vendor accepts, and whether it can be called now. No secrets: only
+/// the names of missing variables.
+enum VendorCatalog {
+    static func describe(_ state: GatewayState) -> JSONValue {
+        var vendors: [JSONValue] = []
+        for (name, runtime) in state.runtimes.sorted(by: { $0.key < $1.key }) {
+            let mapping = runtime.mapping
+            var entry: JSONObject = [
+                "id": .string(name), "displayName": .string(mapping.displayName),
+                "baseUrl": .string(state.redactor.scrub(mapping.baseURL)), "configured": .bool(mapping.isConfigured),
+                "jobId": .string(mapping.jobID.rawValue),
+                "fields": .array(CanonicalField.allCases.filter { mapping.fields[$0] != nil }.map { .string($0.rawValue) }),
+                "vendorFields": .array(mapping.vendorFields.map { field in
+                    var object: JSONObject = ["name": .string(field.name), "type": .string(field.mapping.type.rawValue)]
+                    if !field.mapping.values.isEmpty { object["values"] = .array(field.mapping.values.map { .string($0) }) }
+                    if !field.mapping.keys.isEmpty { object["keys"] = .array(field.mapping.keys.map { .string($0) }) }
+                    return .object(object)
+                }),
+                "calls": .array(mapping.calls.map { .string("\($0.method) \($0.path)") }),
+                "timeoutSeconds": .number(JSONNumber(literal: String(mapping.timeoutSeconds ?? state.settings.upstreamTimeoutSeconds)) ?? JSONNumber(10)),
+                "retry": ["attempts": .number(JSONNumber(Int64(mapping.retry.attempts)))],
+                "circuitOpen": .bool(runtime.breaker.isOpen),
+            ]
+            if !mapping.isConfigured { entry["missing"] = .array(mapping.missingConfiguration.map { .string($0) }) }
+            if let limit = mapping.rateLimit {
+                entry["rateLimit"] = ["requests": .number(JSONNumber(Int64(limit.requests))),
+                                      "perSeconds": .number(JSONNumber(literal: String(limit.perSeconds)) ?? JSONNumber(60))]
+            }
+            vendors.append(.object(entry))
+        }
+        return ["mappingHash": .string(state.mappings.hash), "vendors": .array(vendors)]
+    }
+}
