@@ -191,3 +191,39 @@ def is_closed(sock, timeout=3):
         return True
     except socket.timeout:
         return False
+
+
+_openapi = None
+
+
+def openapi_document():
+    """The gateway's own /openapi.json, read once from a throwaway gateway."""
+    global _openapi
+    if _openapi is None:
+        gateway = Gateway()
+        try:
+            conn = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+            conn.request("GET", "/openapi.json")
+            _openapi = json.loads(conn.getresponse().read())
+        finally:
+            gateway.stop()
+    return _openapi
+
+
+def assert_conforms(status, content_type, payload):
+    """Checks a /jobs/{id} answer against the OpenAPI document: declared status, media type and schema."""
+    import jsonschema
+    document = openapi_document()
+    operation = document["paths"]["/jobs/{id}"]["patch"]
+    assert str(status) in operation["responses"], f"status {status} is not in the OpenAPI document"
+    if status == 204:
+        assert payload is None
+        return
+    response = operation["responses"][str(status)]
+    if "$ref" in response:
+        response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    media = content_type.split(";")[0].strip()
+    assert media in response["content"], f"{media} not declared for {status}"
+    schema = dict(response["content"][media]["schema"])
+    schema["components"] = document["components"]
+    jsonschema.validate(payload, schema)

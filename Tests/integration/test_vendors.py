@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from conftest import assert_conforms
+
 SECRETS = ("DECK_SECRET", "DECK_CLIENT_ID", "BIGCHANGE_CLIENT_SECRET", "SHOPPLANR_TOKEN", "LILT_API_KEY", "BYTENITE_API_KEY")
 
 
@@ -24,7 +26,9 @@ def patch(gateway, job_id, body, headers=None, raw=None, path=None):
     response = conn.getresponse()
     data = response.read()
     payload = json.loads(data) if data else None
-    return response.status, dict((k.lower(), v) for k, v in response.getheaders()), payload
+    headers = dict((k.lower(), v) for k, v in response.getheaders())
+    assert_conforms(response.status, headers.get("content-type", ""), payload)
+    return response.status, headers, payload
 
 
 def vendor_calls(sandbox, vendor):

@@ -10,6 +10,7 @@ final class VendorRuntime: Sendable {
     let tokens: TokenCache?
     let rateLimiter: RateLimiter?
     let breaker: CircuitBreaker
+    private let callsInProgress = Atomic<Int>(0)
 
     init(mapping: VendorMapping) {
         self.mapping = mapping
@@ -20,6 +21,18 @@ final class VendorRuntime: Sendable {
         }
         rateLimiter = mapping.rateLimit.map(RateLimiter.init)
         breaker = CircuitBreaker(mapping.circuitBreaker)
+    }
+
+    /// Takes a slot for one update; false when the vendor's concurrency limit is reached.
+    func enter() -> Bool {
+        let now = callsInProgress.wrappingAdd(1, ordering: .relaxed).newValue
+        if now <= mapping.maxConcurrent { return true }
+        callsInProgress.wrappingSubtract(1, ordering: .relaxed)
+        return false
+    }
+
+    func leave() {
+        callsInProgress.wrappingSubtract(1, ordering: .relaxed)
     }
 
     /// Transport options for this vendor's calls, bounded by what is left of the caller's budget.

@@ -102,7 +102,7 @@ struct MappingReader {
 
     static let topLevelKeys: Set<String> = [
         "$schema", "vendor", "displayName", "docs", "baseUrl", "auth", "headers", "requiredHeaders", "jobId",
-        "timeoutSeconds", "rateLimit", "retry", "circuitBreaker", "fields", "vendorFields", "calls", "read", "readAfterWrite", "response",
+        "timeoutSeconds", "rateLimit", "retry", "circuitBreaker", "maxConcurrent", "idempotencyKeyHeader", "fields", "vendorFields", "calls", "read", "readAfterWrite", "response",
         "errors", "adapter", "caFile",
     ]
 
@@ -165,6 +165,14 @@ struct MappingReader {
         let rateLimit = readRateLimit(object["rateLimit"], at: "/rateLimit")
         let retry = readRetry(object["retry"], at: "/retry")
         let breaker = readCircuitBreaker(object["circuitBreaker"], at: "/circuitBreaker")
+        var maxConcurrent = 256
+        if let value = object["maxConcurrent"] {
+            if let count = value.numberValue?.int64Value, (1...100_000).contains(count) { maxConcurrent = Int(count) } else {
+                report("/maxConcurrent", "must be an integer from 1 to 100000")
+            }
+        }
+        let idempotencyHeader = string(object, "idempotencyKeyHeader", at: "")
+        if let idempotencyHeader, !isToken(idempotencyHeader) { report("/idempotencyKeyHeader", "not a valid header name") }
         let fields = readFields(object["fields"], at: "/fields")
         let vendorFields = readVendorFields(object["vendorFields"], at: "/vendorFields")
         var calls: [CallTemplate] = []
@@ -196,7 +204,7 @@ struct MappingReader {
         }
         return VendorMapping(
             vendor: vendorID, displayName: string(object, "displayName", at: "") ?? vendorID, baseURL: baseURL,
-            auth: auth, headers: headers, jobID: jobID, timeoutSeconds: timeout, rateLimit: rateLimit, retry: retry, circuitBreaker: breaker,
+            auth: auth, headers: headers, jobID: jobID, timeoutSeconds: timeout, rateLimit: rateLimit, retry: retry, maxConcurrent: maxConcurrent, idempotencyKeyHeader: idempotencyHeader, circuitBreaker: breaker,
             fields: fields, vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
             response: response, errors: errors, adapter: adapter, caFile: caFile, missingConfiguration: missing)
     }

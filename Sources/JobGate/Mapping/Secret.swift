@@ -16,6 +16,13 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     public var customMirror: Mirror { Mirror(self, children: []) }
 }
 
+extension Secret: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Self.redacted)
+    }
+}
+
 /// The one place that scrubs known secret values out of text bound for logs, problems, dry runs or metrics.
 public struct Redactor: Sendable {
     private let secrets: [String]

@@ -12,6 +12,10 @@ public struct VendorMapping: Sendable {
     public let timeoutSeconds: Double?
     public let rateLimit: RateLimit?
     public let retry: RetryPolicy
+    /// Calls in progress to this vendor at most, across loops; more get 503 (shedding, not queueing).
+    public let maxConcurrent: Int
+    /// The vendor's idempotency header, if it has one: the caller's `Idempotency-Key` is forwarded in it.
+    public let idempotencyKeyHeader: String?
     public let circuitBreaker: CircuitBreakerSettings
     public let fields: [CanonicalField: FieldMapping]
     public let vendorFields: [(name: String, mapping: VendorFieldMapping)]

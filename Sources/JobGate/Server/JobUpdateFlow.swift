@@ -129,6 +129,13 @@ struct JobUpdateFlow {
             problem.extensions["vendor"] = .string(prepared.runtime.mapping.vendor)
             return respond(problem)
         }
+        guard prepared.runtime.enter() else {
+            var problem = Problem(.unavailable, status: 503, title: "Too many calls in progress",
+                                  detail: "The concurrency limit for \(vendor) is reached.",
+                                  headers: [(name: "Retry-After", value: "1")])
+            problem.extensions["vendor"] = .string(vendor)
+            return respond(problem)
+        }
         let options = prepared.runtime.options(defaultTimeout: state.settings.upstreamTimeoutSeconds)
         let mapping = prepared.runtime.mapping
         let responder = self.responder
@@ -136,9 +143,10 @@ struct JobUpdateFlow {
         let record = self.record
         let execution = UpdateExecution(
             runtime: prepared.runtime, client: client, calls: prepared.calls, read: prepared.read,
-            extraHeaders: forwardedHeaders(), options: options, deadline: prepared.deadline,
+            extraHeaders: forwardedHeaders(idempotencyHeader: mapping.idempotencyKeyHeader), options: options, deadline: prepared.deadline,
             redactor: state.redactor, metrics: metrics
         ) { outcome in
+            prepared.runtime.leave()
             record.upstreamStatuses = outcome.steps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
             record.upstreamSeconds = outcome.steps.reduce(0) { $0 + $1.durationSeconds }
             switch outcome.result {
@@ -154,13 +162,19 @@ struct JobUpdateFlow {
                 responder.respond(Gateway.json(200, job))
             }
         }
-        responder.onCancel = { execution.cancel() }
+        responder.onCancel = {
+            execution.cancel()
+            prepared.runtime.leave()
+        }
         execution.start()
     }
 
     /// Request id and trace context go upstream; the caller's own credentials and other headers never do.
-    private func forwardedHeaders() -> [(name: String, value: String)] {
+    private func forwardedHeaders(idempotencyHeader: String?) -> [(name: String, value: String)] {
         var headers = [(name: "X-Request-Id", value: responder.requestID)]
+        if let idempotencyHeader, let key = request.headers["idempotency-key"], (1...255).contains(key.utf8.count) {
+            headers.append((name: idempotencyHeader, value: key))
+        }
         if let parent = request.headers["traceparent"], let child = TraceContext.childTraceparent(parent) {
             headers.append((name: "traceparent", value: child))
             if let tracestate = request.headers["tracestate"], tracestate.utf8.count <= 512 {
