@@ -100,7 +100,8 @@ private final class ThreadBody {
     init(_ body: @escaping () -> Void) { self.body = body }
 }
 
-private func spawnThread(_ body: @escaping @Sendable () -> Void) throws(SystemError) -> pthread_t {
+/// Starts a detached-by-convention POSIX thread running `body` (loop threads, the log writer).
+public func spawnThread(_ body: @escaping @Sendable () -> Void) throws(SystemError) -> pthread_t {
     var thread = pthread_t()
     let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     let result = pthread_create(&thread, nil, { raw in

@@ -63,12 +63,11 @@ class Gateway:
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        rest = self.process.stdout.read() if self.process.stdout else b""
+        try:  # read while it exits: its last lines may be waiting for room in the pipe
+            rest, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            rest, _ = self.process.communicate()
         for raw in rest.splitlines():
             try:
                 self.lines.append(json.loads(raw))

@@ -90,13 +90,18 @@ def test_write_that_timed_out_is_not_retried_and_outcome_unknown(sandbox, start_
     assert len([c for c in vendor_calls(sandbox, "lilt") if c["method"] == "PUT"]) == 1
 
 
-def test_circuit_breaker_opens_and_recovers(sandbox, start_gateway, tmp_path):
+def mappings_with(tmp_path, vendor, **changes):
+    """A copy of Mappings/ whose `vendor` file has `changes` merged into its top level."""
     folder = tmp_path / "Mappings"
     shutil.copytree(ROOT / "Mappings", folder)
-    lilt = json.loads((folder / "lilt.json").read_text())
-    lilt["retry"] = {"attempts": 1}
-    lilt["circuitBreaker"] = {"failures": 2, "openSeconds": 1}
-    (folder / "lilt.json").write_text(json.dumps(lilt))
+    mapping = json.loads((folder / f"{vendor}.json").read_text())
+    mapping.update(changes)
+    (folder / f"{vendor}.json").write_text(json.dumps(mapping))
+    return folder
+
+
+def test_circuit_breaker_opens_and_recovers(sandbox, start_gateway, tmp_path):
+    folder = mappings_with(tmp_path, "lilt", retry={"attempts": 1}, circuitBreaker={"failures": 2, "openSeconds": 1})
     sandbox.reset()
     gateway = start_gateway("--mappings", str(folder), env=sandbox.env)
     sandbox.fault("lilt", method="PUT", times=2, status=500, body="{}")
@@ -150,3 +155,109 @@ def test_check_command(tmp_path):
     bad = subprocess.run([binary_path(), "check", str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0
     assert "bad.json at /baseUrl" in bad.stdout and "NOPE" in bad.stdout and "bad.json at /calls" in bad.stdout
+
+
+def test_request_id_and_trace_context_go_upstream_with_a_new_span(gw, sandbox):
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    status, headers, _ = patch(gw, "lilt:241", {"name": "x"}, headers={
+        "X-Request-Id": "trace-me-1", "traceparent": parent, "tracestate": "vendor=abc",
+        "Authorization": "Bearer caller-secret", "Cookie": "session=caller"})
+    assert status == 200 and headers["x-request-id"] == "trace-me-1"
+    sent = [c for c in vendor_calls(sandbox, "lilt") if c["method"] == "PUT"][-1]["headers"]
+    assert sent["x-request-id"] == "trace-me-1"
+    version, trace_id, span_id, flags = sent["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert span_id != "00f067aa0ba902b7" and len(span_id) == 16 and span_id != "0" * 16
+    assert sent["tracestate"] == "vendor=abc"
+    assert "caller-secret" not in json.dumps(sent) and "cookie" not in sent, "caller credentials never go upstream"
+    status, _, _ = patch(gw, "lilt:241", {"name": "x"}, headers={"traceparent": "00-zz-bad"})
+    assert status == 200
+    assert "traceparent" not in [c for c in vendor_calls(sandbox, "lilt") if c["method"] == "PUT"][-1]["headers"]
+
+
+def test_idempotency_key_forwarded_only_where_the_vendor_has_one(sandbox, start_gateway, tmp_path):
+    sandbox.reset()
+    plain = start_gateway(env=sandbox.env)
+    assert patch(plain, "lilt:241", {"name": "x"}, headers={"Idempotency-Key": "k-1"})[0] == 200
+    assert "idempotency-key" not in vendor_calls(sandbox, "lilt")[-1]["headers"]
+    plain.stop()
+    sandbox.reset()
+    gateway = start_gateway("--mappings", str(mappings_with(tmp_path, "lilt", idempotencyKeyHeader="X-Idempotency-Key")),
+                            env=sandbox.env)
+    assert patch(gateway, "lilt:241", {"name": "x"}, headers={"Idempotency-Key": "k-2"})[0] == 200
+    assert vendor_calls(sandbox, "lilt")[-1]["headers"]["x-idempotency-key"] == "k-2"
+
+
+def test_concurrency_limit_sheds_at_once(sandbox, start_gateway, tmp_path):
+    import threading
+    sandbox.reset()
+    folder = mappings_with(tmp_path, "lilt", maxConcurrent=1, retry={"attempts": 1})
+    gateway = start_gateway("--mappings", str(folder), env=sandbox.env)
+    sandbox.fault("lilt", method="PUT", times=1, status=503, body="{}", delayMs=1500)
+    first = []
+    slow = threading.Thread(target=lambda: first.append(patch(gateway, "lilt:241", {"name": "slow"})))
+    slow.start()
+    deadline = time.time() + 5
+    while time.time() < deadline and not [c for c in vendor_calls(sandbox, "lilt") if c["method"] == "PUT"]:
+        time.sleep(0.02)
+    started = time.time()
+    status, headers, problem = patch(gateway, "lilt:241", {"name": "shed"})
+    assert time.time() - started < 1, "shed at once, never queued"
+    assert status == 503 and headers["retry-after"] == "1" and problem["vendor"] == "lilt"
+    slow.join(10)
+    assert first[0][0] == 502
+    assert patch(gateway, "lilt:241", {"name": "after"})[0] == 200, "the slot is given back"
+    assert len([c for c in vendor_calls(sandbox, "lilt") if c["method"] == "PUT"]) == 2
+
+
+def test_reload_under_load_never_fails_a_request(sandbox, start_gateway, tmp_path):
+    import threading
+    sandbox.reset()
+    folder = mappings_with(tmp_path, "lilt")
+    gateway = start_gateway("--mappings", str(folder), env=sandbox.env)
+    original = (folder / "lilt.json").read_text()
+    statuses, stop = [], threading.Event()
+
+    def load():
+        conn = http.client.HTTPConnection(gateway.host, gateway.port, timeout=15)
+        while not stop.is_set():
+            conn.request("PATCH", "/jobs/lilt:241", body='{"name":"under load"}', headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    hashes = set()
+    for round in range(6):
+        changed = json.loads(original)
+        changed["timeoutSeconds"] = 5 + round
+        text = "{ not json" if round == 3 else json.dumps(changed)
+        (folder / "lilt.json").write_text(text)
+        gateway.signal(signal.SIGHUP)
+        time.sleep(0.4)
+        hashes.add(json.loads(get(gateway, "/readyz")[2])["mappingHash"])
+    stop.set()
+    for worker in workers:
+        worker.join(15)
+    assert len(statuses) > 50 and set(statuses) == {200}, sorted(set(statuses))
+    assert len(hashes) == 5, "five good sets loaded, the broken one rejected"
+    metrics = get(gateway, "/metrics")[2].decode()
+    assert 'jobgate_reloads_total{result="ok"} 5' in metrics and 'jobgate_reloads_total{result="rejected"} 1' in metrics
+
+
+def test_unread_stdout_never_blocks_requests(start_gateway):
+    """Nobody reads the gateway's stdout here: once the pipe is full, log lines queue (then drop), requests go on."""
+    gateway = start_gateway()
+    conn = http.client.HTTPConnection(gateway.host, gateway.port, timeout=5)
+    for _ in range(3000):  # ~250 bytes of access log each: far beyond a 64 KiB pipe
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+    conn.request("GET", "/metrics")
+    metrics = conn.getresponse().read().decode()
+    assert "jobgate_log_lines_dropped_total 0" in metrics, "a 4 MiB backlog holds these lines"
+    gateway.stop()
+    assert sum(1 for line in gateway.lines if line.get("route") == "/healthz") == 3000, "flushed at exit"

@@ -3,18 +3,23 @@ import Glibc
 #endif
 import JobGateHTTP
 import JobGateJSON
-import Synchronization
 
-/// Structured JSON-lines logging to stdout. Lines are written whole with one write(2), so lines from
-/// different loop threads never interleave.
+/// Structured JSON-lines logging to stdout. Loops only append to a buffer; one writer thread does the
+/// write(2)s, so a stalled reader of stdout (a full pipe, a stuck log shipper) costs dropped lines, never a
+/// blocked event loop. Lines are appended whole, so lines from different loops never interleave.
 public final class Log: Sendable {
     public let level: Settings.LogLevel
+    private let writer: BackgroundWriter
 
-    public init(level: Settings.LogLevel) {
+    public init(level: Settings.LogLevel, backlogBytes: Int = 4 << 20) {
         self.level = level
+        writer = BackgroundWriter(descriptor: STDOUT_FILENO, capacity: backlogBytes)
     }
 
     public func enabled(_ level: Settings.LogLevel) -> Bool { level >= self.level }
+
+    /// Lines dropped because the backlog was full.
+    public var droppedLines: UInt64 { writer.droppedWrites }
 
     public func log(_ level: Settings.LogLevel, _ event: String, _ fields: JSONObject = JSONObject()) {
         guard enabled(level) else { return }
@@ -25,17 +30,107 @@ public final class Log: Sendable {
         for (key, value) in fields { line[key] = value }
         var bytes = JSON.serialize(.object(line))
         bytes.append(0x0A)
+        writer.append(bytes)
+    }
+
+    /// Waits (bounded) until the backlog is written: before the process exits.
+    public func flush(timeoutSeconds: Double = 2) { writer.flush(timeoutSeconds: timeoutSeconds) }
+
+    public func info(_ event: String, _ fields: JSONObject = JSONObject()) { log(.info, event, fields) }
+    public func warn(_ event: String, _ fields: JSONObject = JSONObject()) { log(.warn, event, fields) }
+    public func error(_ event: String, _ fields: JSONObject = JSONObject()) { log(.error, event, fields) }
+}
+
+/// Bytes written to a descriptor by a thread of their own, with a capped backlog.
+final class BackgroundWriter: @unchecked Sendable {
+    // Everything below `lock` is guarded by it.
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var pending: [UInt8] = []
+    private var writing = false
+    private var dropped: UInt64 = 0
+    private var threadRunning = false
+    private let descriptor: Int32
+    private let capacity: Int
+
+    init(descriptor: Int32, capacity: Int) {
+        self.descriptor = descriptor
+        self.capacity = capacity
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(changed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(lock)
+        changed.deallocate()
+        lock.deallocate()
+    }
+
+    var droppedWrites: UInt64 { locked { dropped } }
+
+    func append(_ bytes: [UInt8]) {
+        let needsInlineWrite = locked { () -> Bool in
+            guard pending.count + bytes.count <= capacity else {
+                dropped += 1
+                return false
+            }
+            pending.append(contentsOf: bytes)
+            if !threadRunning {
+                // Started on first use: `jobgate check` and failed startups never pay for a thread.
+                threadRunning = (try? spawnThread { [self] in run() }) != nil
+            }
+            pthread_cond_broadcast(changed)
+            return !threadRunning
+        }
+        if needsInlineWrite { drainSynchronously() }
+    }
+
+    func flush(timeoutSeconds: Double) {
+        let deadline = monotonicNanoseconds() &+ UInt64(timeoutSeconds * 1e9)
+        while locked({ !pending.isEmpty || writing }) && monotonicNanoseconds() < deadline {
+            usleep(1_000)
+        }
+    }
+
+    private func run() {
+        while true {
+            let batch = locked { () -> [UInt8] in
+                while pending.isEmpty { pthread_cond_wait(changed, lock) }
+                writing = true
+                defer { pending.removeAll(keepingCapacity: true) }
+                return pending
+            }
+            writeFully(batch)
+            locked { writing = false }
+        }
+    }
+
+    /// Without a writer thread (it could not be started), write inline rather than lose lines.
+    private func drainSynchronously() {
+        let batch = locked { () -> [UInt8] in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        writeFully(batch)
+    }
+
+    private func writeFully(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
             var offset = 0
             while offset < buffer.count {
-                let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { break }
+                let written = write(descriptor, base + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
                 offset += written
             }
         }
     }
 
-    public func info(_ event: String, _ fields: JSONObject = JSONObject()) { log(.info, event, fields) }
-    public func warn(_ event: String, _ fields: JSONObject = JSONObject()) { log(.warn, event, fields) }
-    public func error(_ event: String, _ fields: JSONObject = JSONObject()) { log(.error, event, fields) }
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return body()
+    }
 }

@@ -31,6 +31,11 @@ final class Metrics: Sendable {
 
     private let state = Mutex(State())
     private let inFlight = Atomic<Int>(0)
+    private let log: Log
+
+    init(log: Log) {
+        self.log = log
+    }
 
     func requestStarted() { inFlight.wrappingAdd(1, ordering: .relaxed) }
 
@@ -96,6 +101,8 @@ final class Metrics: Sendable {
         for (result, value) in snapshot.reloads.sorted(by: { $0.key < $1.key }) {
             out += "jobgate_reloads_total{result=\"\(result)\"} \(value)\n"
         }
+        family("jobgate_log_lines_dropped_total", "counter", "Log lines dropped because stdout was not being read.")
+        out += "jobgate_log_lines_dropped_total \(log.droppedLines)\n"
         return out
     }
 

@@ -8,6 +8,7 @@ import JobGateJSON
 enum ServeCommand {
     static func run(_ settings: Settings, environment: [String: String]) -> Int32 {
         let log = Log(level: settings.logLevel)
+        defer { log.flush() }
         // Signals are taken synchronously by this thread only: block them before any loop thread exists,
         // so every thread inherits the mask and no handler runs on a loop thread.
         let signals = SignalSet([SIGTERM, SIGINT, SIGHUP])
@@ -25,7 +26,7 @@ enum ServeCommand {
             logLoaded(mappings, log: log, event: "mappings_loaded")
         }
 
-        let metrics = Metrics()
+        let metrics = Metrics(log: log)
         var configuration = HTTPServerConfiguration(address: settings.listen)
         configuration.loopCount = settings.threads
         configuration.limits.maxBodyBytes = settings.maxBodyBytes
