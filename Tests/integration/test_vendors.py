@@ -260,6 +260,16 @@ def test_canary_secrets_never_leak(sandbox, start_gateway):
                          ("bytenite:7c1f7a9e-1b2c-4d5e-8f90-123456789abc", {"name": "z"}), ("lilt:241", {"bogus": 1})):
         for suffix in ("", "?dryRun=true"):
             outputs.append(json.dumps(patch(gateway, None, body, path="/jobs/" + job_id + suffix)))
+    # A vendor that echoes the credential it received: the excerpt in the problem must not carry it.
+    echoed = json.dumps({"message": "bad key " + sandbox.env["LILT_API_KEY"], "key": sandbox.env["LILT_API_KEY"]})
+    sandbox.fault("lilt", method="PUT", times=1, status=400, body=echoed)
+    status, _, problem = patch(gateway, "lilt:241", {"name": "x"})
+    assert status == 422 and "[redacted]" in json.dumps(problem)
+    outputs.append(json.dumps(problem))
+    for path in ("/metrics", "/vendors", "/readyz", "/openapi.json"):
+        conn = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+        conn.request("GET", path)
+        outputs.append(conn.getresponse().read().decode())
     gateway.stop()
     outputs.append(json.dumps(gateway.lines))
     everything = "\n".join(outputs)

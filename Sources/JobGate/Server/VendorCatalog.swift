@@ -21,6 +21,7 @@ enum VendorCatalog {
                 "calls": .array(mapping.calls.map { .string("\($0.method) \($0.path)") }),
                 "timeoutSeconds": .number(JSONNumber(literal: String(mapping.timeoutSeconds ?? state.settings.upstreamTimeoutSeconds)) ?? JSONNumber(10)),
                 "retry": ["attempts": .number(JSONNumber(Int64(mapping.retry.attempts)))],
+                "maxConcurrent": .number(JSONNumber(Int64(mapping.maxConcurrent))),
                 "circuitOpen": .bool(runtime.breaker.isOpen),
             ]
             if !mapping.isConfigured { entry["missing"] = .array(mapping.missingConfiguration.map { .string($0) }) }
