@@ -107,6 +107,8 @@ final class UpdateExecution {
             guard remaining > 0.001 else { return finish(.failure(Self.deadlinePassed(vendor))) }
             options.timeoutSeconds = min(options.timeoutSeconds, remaining)
         }
+        // A write that is not safe to repeat goes on a new connection: see UpstreamOptions.freshConnection.
+        options.freshConnection = !call.idempotent
         let credentials = runtime.credentials(token: token)
         var url = call.url
         if let query = credentials.query { url += (url.contains("?") ? "&" : "?") + query }
