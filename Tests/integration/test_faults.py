@@ -145,6 +145,28 @@ def test_ten_mib_body_is_502_and_cut_short(start, sandbox):
     assert_healthy(gateway)
 
 
+def test_ten_mib_chunked_body_is_502(start, bad):
+    # libcurl's CURLOPT_MAXFILESIZE does not stop a chunked body: the cap must hold in the write callback.
+    upstream = bad("big-chunked")
+    gateway = start(LILT_BASE_URL=upstream.base_url)
+    answer = update(gateway)
+    assert_problem(answer, 502, fragments=[b"xxxxxxxx"], error="body-too-large")
+    assert answer.seconds < UPSTREAM_TIMEOUT
+    upstream.mode = "ok"
+    assert_healthy(gateway)
+
+
+def test_upstream_401_is_502_without_its_challenge(start, sandbox):
+    gateway = start()
+    sandbox.fault("lilt", method="PUT", status=401, headers={"WWW-Authenticate": 'Basic realm="lilt"'},
+                  body='{"message":"bad key sandbox-lilt-key-2b8f"}')
+    answer = update(gateway)
+    problem = assert_problem(answer, 502)
+    assert problem["type"].endswith("/upstream-auth") and problem["upstreamStatus"] == 401
+    assert "www-authenticate" not in answer.headers, "the vendor's challenge is not the caller's"
+    assert_healthy(gateway)
+
+
 def test_empty_reply_to_a_write_is_502_and_not_resent(start, sandbox):
     # One loop, so the warm-up below leaves a pooled connection the faulty call could have reused: libcurl
     # silently re-sends a request whose reused connection closed without an answer, which for BigChange's
@@ -347,7 +369,11 @@ def test_self_signed_certificate_is_refused_with_502(start, bad, tmp_path):
     answer = update(gateway)
     problem = assert_problem(answer, 502, error="tls")
     assert "outcome" not in problem
-    assert upstream.requests == 0 and upstream.handshake_failures >= 1, "the request must never be sent"
+    assert upstream.requests == 0, "the request must never be sent"
+    deadline = time.monotonic() + 3  # the server notices the aborted handshake on its own thread
+    while upstream.handshake_failures == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert upstream.handshake_failures >= 1
     assert_healthy(gateway, "shopplanr:job_V1StGXR8Z5jd", {"name": "still fine"})
     # Control: the same server is fine once its certificate is trusted, so the refusal above was the certificate.
     trusted = start(mapping_folder=lilt_trusting(tmp_path, tls[0]), LILT_BASE_URL=upstream.base_url)
