@@ -65,6 +65,9 @@ final class SimulatorHost: HTTPHandler {
     private let loop: EventLoop
     private var recorded: [JSONValue] = []
     private var faults: [Fault] = []
+    /// Vendor requests served and faults injected since the last reset; unlike `recorded`, never capped.
+    private var served = 0
+    private var injected = 0
 
     init(simulator: VendorSimulator, loop: EventLoop) {
         self.simulator = simulator
@@ -78,7 +81,9 @@ final class SimulatorHost: HTTPHandler {
         }
         recorded.append(Self.record(request))
         if recorded.count > 10_000 { recorded.removeFirst(recorded.count - 10_000) }
+        served += 1
         if let index = faults.firstIndex(where: { $0.matches(simulated) }) {
+            injected += 1
             let fault = faults[index]
             faults[index].times -= 1
             if faults[index].times <= 0 { faults.remove(at: index) }
@@ -138,7 +143,12 @@ final class SimulatorHost: HTTPHandler {
             return jsonResponse(200, .array(recorded))
         case ("DELETE", "/__sandbox/requests"):
             recorded.removeAll()
+            served = 0
+            injected = 0
             return HTTPResponse(status: 204)
+        case ("GET", "/__sandbox/stats"):
+            return jsonResponse(200, ["requests": .number(JSONNumber(Int64(served))), "faultsInjected": .number(JSONNumber(Int64(injected))),
+                                      "faultsPending": .number(JSONNumber(Int64(faults.reduce(0) { $0 + $1.times })))])
         case ("POST", "/__sandbox/faults"):
             guard let spec = request.json?.objectValue else { return jsonResponse(400, ["message": "fault must be a JSON object"]) }
             var headers: [(name: String, value: String)] = []
@@ -161,6 +171,8 @@ final class SimulatorHost: HTTPHandler {
         case ("POST", "/__sandbox/reset"):
             faults.removeAll()
             recorded.removeAll()
+            served = 0
+            injected = 0
             simulator.reset()
             return HTTPResponse(status: 204)
         default:

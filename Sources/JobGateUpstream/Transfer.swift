@@ -37,6 +37,9 @@ final class Transfer {
         (options.allowPlainHTTP ? "http,https" : "https").withCString {
             _ = jg_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, $0)
         }
+        if options.freshConnection {
+            jg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1)
+        }
         if let caFile = options.caFile {
             caFile.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
         }

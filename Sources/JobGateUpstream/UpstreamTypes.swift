@@ -27,6 +27,10 @@ public struct UpstreamOptions: Sendable {
     public var allowPlainHTTP = false
     /// A private CA bundle for this vendor; nil uses the system's. Verification is never turned off.
     public var caFile: String?
+    /// Never send this call on a pooled connection. libcurl silently re-sends a request whose reused
+    /// connection closed without a response byte, and the vendor may already have acted on the first copy:
+    /// calls that are not safe to repeat (non-idempotent writes) must not give it the chance.
+    public var freshConnection = false
 
     public init() {}
 }

@@ -50,6 +50,8 @@ final class UpdateExecution {
     /// Attempts of the call in progress (more than one when it was retried).
     private var attempt = 0
     private var attempts: [JSONValue] = []
+    /// When the call in progress was first tried: its retries and their waits share its timeout.
+    private var callStarted: UInt64 = 0
 
     init(runtime: VendorRuntime, client: UpstreamClient, calls: [PlannedCall], read: PlannedCall?,
          extraHeaders: [(name: String, value: String)], options: UpstreamOptions, deadline: UInt64?,
@@ -85,6 +87,7 @@ final class UpdateExecution {
         guard index < sequence.count else {
             return finish(.success(lastJSON))
         }
+        if attempt == 0 { callStarted = monotonicNanoseconds() }
         withCredentials { [self] result in
             switch result {
             case .failure(let problem): finish(.failure(problem))
@@ -107,6 +110,13 @@ final class UpdateExecution {
             guard remaining > 0.001 else { return finish(.failure(Self.deadlinePassed(vendor))) }
             options.timeoutSeconds = min(options.timeoutSeconds, remaining)
         }
+        if attempt > 0 {
+            // A retry gets what is left of the call's timeout, not a fresh one.
+            let used = Double(monotonicNanoseconds() &- callStarted) / 1e9
+            options.timeoutSeconds = max(0.001, min(options.timeoutSeconds, self.options.timeoutSeconds - used))
+        }
+        // A write that is not safe to repeat goes on a new connection: see UpstreamOptions.freshConnection.
+        options.freshConnection = !call.idempotent
         let credentials = runtime.credentials(token: token)
         var url = call.url
         if let query = credentials.query { url += (url.contains("?") ? "&" : "?") + query }
@@ -199,7 +209,10 @@ final class UpdateExecution {
                 delay = max(delay, Double(retryAfter))
             }
         }
-        guard delay <= options.timeoutSeconds else { return nil }
+        // The vendor's timeout bounds the whole call, retries and Retry-After waits included: a vendor that
+        // keeps saying "429, Retry-After: 7" must not hold the caller for attempts × 7 s.
+        let used = Double(monotonicNanoseconds() &- callStarted) / 1e9
+        guard used + delay < options.timeoutSeconds else { return nil }
         if let deadline, monotonicNanoseconds() &+ UInt64(delay * 1e9) >= deadline { return nil }
         return delay
     }

@@ -106,7 +106,14 @@ struct JobUpdateFlow {
             problem.extensions["vendor"] = .string(mapping.vendor)
             return .failure(problem)
         }
-        let dryRunQuery = request.query.map { QueryString($0)["dryRun"] == "true" } ?? false
+        // Strict: a mistyped flag (`dryRun=ture`, `dryRun=1`) must not turn a dry run into a real write.
+        var dryRunQuery = false
+        if let value = request.query.flatMap({ QueryString($0)["dryRun"] }) {
+            guard value == "true" || value == "false" else {
+                return .failure(.badRequest("dryRun must be 'true' or 'false'."))
+            }
+            dryRunQuery = value == "true"
+        }
         return .success(Prepared(runtime: runtime, vendorJobID: reference.vendorJobID, calls: calls, read: read,
                                  preferMinimal: preferences.returnMinimal,
                                  isDryRun: dryRunQuery || preferences.dryRun, deadline: deadline))
