@@ -14,6 +14,17 @@ final class NormalizeTests: XCTestCase {
         XCTAssertEqual(job, #"{"id":"deck:invoice-extractor","vendor":"deck","vendorJobId":"invoice-extractor","name":"Invoices","createdAt":"2023-11-14T22:13:20Z","updatedAt":"2023-11-14T22:15:23.456Z","vendorData":{"code":"invoice-extractor","input_schema":{},"output_schema":{},"prompts":null}}"#)
     }
 
+    func testTimestampsOutsideRFC3339YearsAreDropped() throws {
+        // Found by Fuzz/run (mapping, normalizer): a numeric timestamp past the year 9999 became a five-digit or
+        // garbage year, and one beyond Int64 (or "1e400" and "nan" as text) trapped the whole gateway.
+        for stamp in ["300000000000000000", "-99999999999999", "1e300", #""1e400""#, #""nan""#, #""-inf""#] {
+            let job = try normalize("bigchange", #"{"id":1,"createdAt":\#(stamp),"updatedAt":"2026-01-02T00:00:00Z"}"#, id: "1")
+            XCTAssertEqual(job, #"{"id":"bigchange:1","vendor":"bigchange","vendorJobId":"1","updatedAt":"2026-01-02T00:00:00Z","vendorData":{}}"#, stamp)
+        }
+        let edge = try normalize("deck", #"{"created_at":253402300799999,"updated_at":-62135596800}"#, id: "x")
+        XCTAssertTrue(edge.contains(#""createdAt":"9999-12-31T23:59:59.999Z","updatedAt":"0001-01-01T00:00:00Z""#), edge)
+    }
+
     func testBigChangeCustomFieldsBecomeAnObject() throws {
         let job = try normalize("bigchange", #"{"id":1001,"description":"Boiler","reference":null,"plannedDuration":90,"personId":null,"orderNumber":"PO-1","customFields":[{"definitionId":7,"value":"blue"}],"status":"scheduled","createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-02T00:00:00Z"}"#, id: "1001")
         XCTAssertEqual(job, #"{"id":"bigchange:1001","vendor":"bigchange","vendorJobId":"1001","description":"Boiler","plannedDurationMinutes":90,"reference":null,"orderNumber":"PO-1","contactPersonId":null,"customFields":{"7":"blue"},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-02T00:00:00Z","vendorData":{"status":"scheduled"}}"#)

@@ -81,9 +81,11 @@ public enum Normalizer {
         return epochText(number, format)
     }
 
-    private static func epochText(_ number: Double, _ format: FieldMapping.Format) -> String {
+    private static func epochText(_ number: Double, _ format: FieldMapping.Format) -> String? {
         // "epoch" tells seconds from milliseconds by size: 1e11 seconds is the year 5138.
         let seconds = format == .epochMillis || (format == .epoch && abs(number) >= 1e11) ? number / 1000 : number
+        // RFC 3339 has four-digit years (0001-01-01 up to 10000-01-01); NaN fails the comparison too.
+        guard seconds >= -62_135_596_800, seconds < 253_402_300_800 else { return nil }
         return RFC3339.format(epochSeconds: seconds)
     }
 }
