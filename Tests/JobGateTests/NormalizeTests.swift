@@ -95,6 +95,21 @@ final class NormalizeTests: XCTestCase {
         XCTAssertTrue(summary.excerpt.contains(Secret.redacted))
     }
 
+    func testSecretsEchoedInRequestIDsAndFieldNamesAreRedacted() throws {
+        // Found by Fuzz/run normalizer: request ids (header or body) and upstream field names reached the problem
+        // unscrubbed, so a vendor echoing our credential there handed it to the caller.
+        let echoes = [
+            try problem("lilt", status: 500, "{}", headers: [(name: "X-Request-Id", value: "id lilt-key-canary")]),
+            try problem("bigchange", status: 422, #"{"traceId":"t lilt-key-canary"}"#),
+            try problem("bigchange", status: 422, #"{"errors":{"lilt-key-canary":["bad"]}}"#),
+        ]
+        for problem in echoes {
+            let body = String(decoding: problem.response(instance: "/jobs/x", requestID: "r").body, as: UTF8.self)
+            XCTAssertFalse(body.contains("lilt-key-canary"), body)
+            XCTAssertTrue(body.contains(Secret.redacted), body)
+        }
+    }
+
     func testRetryAfterHTTPDate() {
         XCTAssertEqual(Normalizer.retryAfterSeconds("120"), 120)
         XCTAssertEqual(Normalizer.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT"), 0, "a past date means now")

@@ -122,7 +122,9 @@ extension Normalizer {
             if let fieldErrors = errors.fieldErrors.flatMap({ $0.value(in: body) })?.objectValue {
                 for (name, messages) in fieldErrors {
                     let list = messages.arrayValue?.compactMap(\.stringValue) ?? [messages.stringValue].compactMap { $0 }
-                    for message in list { summary.fieldErrors.add(canonicalName(forUpstream: name, mapping), redactor.scrub(bounded(message))) }
+                    for message in list {
+                        summary.fieldErrors.add(redactor.scrub(canonicalName(forUpstream: name, mapping)), redactor.scrub(bounded(message)))
+                    }
                 }
             }
         }
@@ -132,7 +134,7 @@ extension Normalizer {
         summary.message = summary.message.map { redactor.scrub(bounded($0)) }
         summary.code = summary.code.map { redactor.scrub(bounded($0)) }
         summary.requestID = (response.header("x-request-id") ?? response.header("request-id") ?? summary.requestID)
-            .map { bounded($0) }
+            .map { redactor.scrub(bounded($0)) }
         summary.retryAfterSeconds = response.header("retry-after").flatMap(retryAfterSeconds)
         return summary
     }
