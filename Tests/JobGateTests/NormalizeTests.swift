@@ -110,6 +110,18 @@ final class NormalizeTests: XCTestCase {
         }
     }
 
+    func testSecretFollowedByACombiningMarkIsStillRedacted() throws {
+        // Found with Fuzz/run normalizer's redaction invariant: secrets were matched Character by Character, and
+        // "lilt-key-canary\u{301}" ends in the Character "ý", so the key went out byte for byte.
+        let redactor = try loadMappings().redactor
+        XCTAssertEqual(redactor.scrub("key lilt-key-canary\u{301}!"), "key [redacted]\u{301}!")
+        XCTAssertEqual(redactor.scrub("e\u{301}lilt-key-canary"), "e\u{301}[redacted]")
+        let summary = try summary("lilt", status: 500, "{\"message\":\"lilt-key-canary\u{301}\"}")
+        for text in [summary.message ?? "", summary.excerpt] {
+            XCTAssertNil(Array(text.utf8).firstRange(of: Array("lilt-key-canary".utf8)), text)
+        }
+    }
+
     func testRetryAfterHTTPDate() {
         XCTAssertEqual(Normalizer.retryAfterSeconds("120"), 120)
         XCTAssertEqual(Normalizer.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT"), 0, "a past date means now")
