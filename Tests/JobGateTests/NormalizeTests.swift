@@ -122,6 +122,17 @@ final class NormalizeTests: XCTestCase {
         }
     }
 
+    func testSecretsAcrossTheCutLeaveNothingBehind() throws {
+        // Found with Fuzz/run normalizer's redaction invariant: messages and excerpts were cut to their limits
+        // before they were scrubbed, so a secret straddling the cut survived as its first characters.
+        let message = String(repeating: "x", count: 290) + " lilt-key-canary"
+        let summary = try summary("lilt", status: 500, #"{"message":"\#(message)"}"#)
+        XCTAssertFalse(summary.message?.contains("lilt") ?? true, summary.message ?? "nil")
+        XCTAssertFalse(summary.excerpt.contains("lilt"), summary.excerpt)
+        let excerpt = try self.summary("lilt", status: 500, String(repeating: "y", count: 505) + " lilt-key-canary").excerpt
+        XCTAssertEqual(excerpt, String(repeating: "y", count: 505) + " [redac…")
+    }
+
     func testRetryAfterHTTPDate() {
         XCTAssertEqual(Normalizer.retryAfterSeconds("120"), 120)
         XCTAssertEqual(Normalizer.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT"), 0, "a past date means now")
