@@ -9,20 +9,22 @@
 import JobGateJSON
 import JobGateUpstream
 
-private let cannedPatches: [JSONObject] = [
+// Built per input rather than held in globals: LeakSanitizer cannot follow the tagged pointers of indirect enum
+// payloads, so a global JSONValue is reported as leaked at exit.
+private var cannedPatches: [JSONObject] { [
     ["name": "Invoices", "description": "d", "reference": nil, "orderNumber": "PO-1", "goalQuantity": 5,
      "plannedDurationMinutes": 90, "dueAt": "2026-05-05T10:56:44.985Z",
      "contactPersonId": "3f0e1a2b-4c5d-6e7f-8091-a2b3c4d5e6f7", "customFields": ["7": "blue", "8": nil]],
     ["dueAt": "2026-05-05T10:56:44+02:00", "customFields": ["x": "y"]],
-]
+] }
 
-private let cannedBodies: [JSONValue] = [
+private var cannedBodies: [JSONValue] { [
     ["id": 1001, "name": "n", "description": "d", "due": 1_700_000_000, "created_at": 1_700_000_000_123,
      "createdAt": "2026-01-01T00:00:00Z", "customFields": [["definitionId": 7, "value": "blue"]],
      "job": ["id": "7c1f", "name": "render", "config": ["taskTimeout": "30"]], "isProcessing": 0],
     ["errors": ["name": ["too long"], "$.goalQuantity": "must be positive"], "message": "name goalQuantity bad",
      "code": 9, "traceId": "t-1", "detail": "x"],
-]
+] }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMapping(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
