@@ -141,6 +141,8 @@ public struct HTTPRequestParser: Sendable {
         let available = buffer.readableCount
         var index = scannedLineBytes
         while index < available {
+            // Checked before the byte is looked at, so a line is too long at the same byte however it arrives.
+            if index > limit { throw tooLong }
             let byte = buffer[index]
             if byte == 0x0A {
                 throw .badRequest("A line ends with a bare LF; CRLF is required.")
@@ -148,7 +150,6 @@ public struct HTTPRequestParser: Sendable {
             if byte == 0x0D {
                 guard index + 1 < available else { break }
                 guard buffer[index + 1] == 0x0A else { throw .badRequest("A bare CR is not allowed.") }
-                if index > limit { throw tooLong }
                 let line = Array(buffer.read(index))
                 buffer.consume(2)
                 scannedLineBytes = 0

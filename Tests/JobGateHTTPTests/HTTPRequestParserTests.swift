@@ -183,6 +183,17 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertNil(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n"))
     }
 
+    func testOverlongLineFailsAtTheSameByteHoweverItArrives() {
+        // Found by Fuzz/run http-parser: whole, a bare LF or CR past the limit gave 400; byte by byte, 414/431.
+        var limits = HTTPLimits()
+        limits.maxRequestLineBytes = 16
+        limits.maxHeaderBytes = 64
+        XCTAssertEqual(status("GET /aaaaaaaaaaaaaaaaaaaa HTTP/1.1\nHost: a\r\n\r\n", limits: limits), 414)
+        XCTAssertEqual(status("GET /aaaaaaaaaaaaaaaaaaaa HTTP/1.1\rHost: a\r\n\r\n", limits: limits), 414)
+        let bigHeader = "X-Big: " + String(repeating: "b", count: 80)
+        XCTAssertEqual(status("GET / HTTP/1.1\r\nHost: a\r\n\(bigHeader)\n\r\n", limits: limits), 431)
+    }
+
     func testIncompleteRequestIsNotAnError() {
         let result = parse("PATCH /jobs/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n{}")
         XCTAssertNil(result.error)

@@ -14,6 +14,17 @@ final class NormalizeTests: XCTestCase {
         XCTAssertEqual(job, #"{"id":"deck:invoice-extractor","vendor":"deck","vendorJobId":"invoice-extractor","name":"Invoices","createdAt":"2023-11-14T22:13:20Z","updatedAt":"2023-11-14T22:15:23.456Z","vendorData":{"code":"invoice-extractor","input_schema":{},"output_schema":{},"prompts":null}}"#)
     }
 
+    func testTimestampsOutsideRFC3339YearsAreDropped() throws {
+        // Found by Fuzz/run (mapping, normalizer): a numeric timestamp past the year 9999 became a five-digit or
+        // garbage year, and one beyond Int64 (or "1e400" and "nan" as text) trapped the whole gateway.
+        for stamp in ["300000000000000000", "-99999999999999", "1e300", #""1e400""#, #""nan""#, #""-inf""#] {
+            let job = try normalize("bigchange", #"{"id":1,"createdAt":\#(stamp),"updatedAt":"2026-01-02T00:00:00Z"}"#, id: "1")
+            XCTAssertEqual(job, #"{"id":"bigchange:1","vendor":"bigchange","vendorJobId":"1","updatedAt":"2026-01-02T00:00:00Z","vendorData":{}}"#, stamp)
+        }
+        let edge = try normalize("deck", #"{"created_at":253402300799999,"updated_at":-62135596800}"#, id: "x")
+        XCTAssertTrue(edge.contains(#""createdAt":"9999-12-31T23:59:59.999Z","updatedAt":"0001-01-01T00:00:00Z""#), edge)
+    }
+
     func testBigChangeCustomFieldsBecomeAnObject() throws {
         let job = try normalize("bigchange", #"{"id":1001,"description":"Boiler","reference":null,"plannedDuration":90,"personId":null,"orderNumber":"PO-1","customFields":[{"definitionId":7,"value":"blue"}],"status":"scheduled","createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-02T00:00:00Z"}"#, id: "1001")
         XCTAssertEqual(job, #"{"id":"bigchange:1001","vendor":"bigchange","vendorJobId":"1001","description":"Boiler","plannedDurationMinutes":90,"reference":null,"orderNumber":"PO-1","contactPersonId":null,"customFields":{"7":"blue"},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-02T00:00:00Z","vendorData":{"status":"scheduled"}}"#)
@@ -82,6 +93,44 @@ final class NormalizeTests: XCTestCase {
         XCTAssertLessThanOrEqual(summary.excerpt.count, Normalizer.excerptLimit + 1)
         XCTAssertFalse(summary.excerpt.contains("lilt-key-canary"))
         XCTAssertTrue(summary.excerpt.contains(Secret.redacted))
+    }
+
+    func testSecretsEchoedInRequestIDsAndFieldNamesAreRedacted() throws {
+        // Found by Fuzz/run normalizer: request ids (header or body) and upstream field names reached the problem
+        // unscrubbed, so a vendor echoing our credential there handed it to the caller.
+        let echoes = [
+            try problem("lilt", status: 500, "{}", headers: [(name: "X-Request-Id", value: "id lilt-key-canary")]),
+            try problem("bigchange", status: 422, #"{"traceId":"t lilt-key-canary"}"#),
+            try problem("bigchange", status: 422, #"{"errors":{"lilt-key-canary":["bad"]}}"#),
+        ]
+        for problem in echoes {
+            let body = String(decoding: problem.response(instance: "/jobs/x", requestID: "r").body, as: UTF8.self)
+            XCTAssertFalse(body.contains("lilt-key-canary"), body)
+            XCTAssertTrue(body.contains(Secret.redacted), body)
+        }
+    }
+
+    func testSecretFollowedByACombiningMarkIsStillRedacted() throws {
+        // Found with Fuzz/run normalizer's redaction invariant: secrets were matched Character by Character, and
+        // "lilt-key-canary\u{301}" ends in the Character "ý", so the key went out byte for byte.
+        let redactor = try loadMappings().redactor
+        XCTAssertEqual(redactor.scrub("key lilt-key-canary\u{301}!"), "key [redacted]\u{301}!")
+        XCTAssertEqual(redactor.scrub("e\u{301}lilt-key-canary"), "e\u{301}[redacted]")
+        let summary = try summary("lilt", status: 500, "{\"message\":\"lilt-key-canary\u{301}\"}")
+        for text in [summary.message ?? "", summary.excerpt] {
+            XCTAssertNil(Array(text.utf8).firstRange(of: Array("lilt-key-canary".utf8)), text)
+        }
+    }
+
+    func testSecretsAcrossTheCutLeaveNothingBehind() throws {
+        // Found with Fuzz/run normalizer's redaction invariant: messages and excerpts were cut to their limits
+        // before they were scrubbed, so a secret straddling the cut survived as its first characters.
+        let message = String(repeating: "x", count: 290) + " lilt-key-canary"
+        let summary = try summary("lilt", status: 500, #"{"message":"\#(message)"}"#)
+        XCTAssertFalse(summary.message?.contains("lilt") ?? true, summary.message ?? "nil")
+        XCTAssertFalse(summary.excerpt.contains("lilt"), summary.excerpt)
+        let excerpt = try self.summary("lilt", status: 500, String(repeating: "y", count: 505) + " lilt-key-canary").excerpt
+        XCTAssertEqual(excerpt, String(repeating: "y", count: 505) + " [redac…")
     }
 
     func testRetryAfterHTTPDate() {

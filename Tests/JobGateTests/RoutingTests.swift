@@ -1,4 +1,5 @@
 import XCTest
+import JobGateJSON
 @testable import JobGate
 
 final class RoutingTests: XCTestCase {
@@ -90,6 +91,22 @@ final class MappingTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("/fields/colour") && $0.contains("not a canonical field") }, "\(lines)")
         XCTAssertTrue(lines.contains { $0.contains("/calls/0/path") }, "\(lines)")
         XCTAssertTrue(lines.contains { $0.contains("/extra") && $0.contains("unknown key") }, "\(lines)")
+    }
+
+    func testCallPathsCannotCarrySpacesLineBreaksOrFragments() {
+        // Found by Fuzz/run mapping: a call path was only checked for a leading "/" and "{id}", so a space, a line
+        // break or a "#" from the mapping went straight into the vendor URL.
+        func read(_ callPath: String) -> (VendorMapping?, [MappingIssue]) {
+            var reader = MappingReader(file: "acme.json", environment: [:])
+            let file: JSONValue = ["baseUrl": "https://api.acme.test", "calls": [["method": "PUT", "path": .string(callPath)]]]
+            return (reader.read(JSON.serialize(file), vendorID: "acme"), reader.issues)
+        }
+        for bad in ["/jobs/{id} x", "/jobs/{id}\r\nX-Evil: 1", "/jobs/{id}#top", "/jobs/\u{E9}/{id}", "/jobs/{id}\u{0}"] {
+            let (mapping, issues) = read(bad)
+            XCTAssertNil(mapping, bad.debugDescription)
+            XCTAssertTrue(issues.contains { $0.path == "/calls/0/path" }, "\(issues)")
+        }
+        XCTAssertNotNil(read("/jobs/{id}?expand=all&x=%20").0, "a query and percent-encoding stay allowed")
     }
 
     func testPlainRESTVendorNeedsOnlyAMappingFile() throws {

@@ -81,9 +81,11 @@ public enum Normalizer {
         return epochText(number, format)
     }
 
-    private static func epochText(_ number: Double, _ format: FieldMapping.Format) -> String {
+    private static func epochText(_ number: Double, _ format: FieldMapping.Format) -> String? {
         // "epoch" tells seconds from milliseconds by size: 1e11 seconds is the year 5138.
         let seconds = format == .epochMillis || (format == .epoch && abs(number) >= 1e11) ? number / 1000 : number
+        // RFC 3339 has four-digit years (0001-01-01 up to 10000-01-01); NaN fails the comparison too.
+        guard seconds >= -62_135_596_800, seconds < 253_402_300_800 else { return nil }
         return RFC3339.format(epochSeconds: seconds)
     }
 }
@@ -120,17 +122,20 @@ extension Normalizer {
             if let fieldErrors = errors.fieldErrors.flatMap({ $0.value(in: body) })?.objectValue {
                 for (name, messages) in fieldErrors {
                     let list = messages.arrayValue?.compactMap(\.stringValue) ?? [messages.stringValue].compactMap { $0 }
-                    for message in list { summary.fieldErrors.add(canonicalName(forUpstream: name, mapping), redactor.scrub(bounded(message))) }
+                    for message in list {
+                        summary.fieldErrors.add(canonicalName(forUpstream: redactor.scrub(name), mapping), bounded(redactor.scrub(message)))
+                    }
                 }
             }
         }
         if summary.fieldErrors.isEmpty, let message = summary.message, let field = fieldMentioned(in: message, mapping) {
-            summary.fieldErrors.add(field, redactor.scrub(bounded(message)))
+            summary.fieldErrors.add(field, bounded(redactor.scrub(message)))
         }
-        summary.message = summary.message.map { redactor.scrub(bounded($0)) }
-        summary.code = summary.code.map { redactor.scrub(bounded($0)) }
+        // Scrubbed before they are cut, so a secret across the cut cannot leave its first characters behind.
+        summary.message = summary.message.map { bounded(redactor.scrub($0)) }
+        summary.code = summary.code.map { bounded(redactor.scrub($0)) }
         summary.requestID = (response.header("x-request-id") ?? response.header("request-id") ?? summary.requestID)
-            .map { bounded($0) }
+            .map { bounded(redactor.scrub($0)) }
         summary.retryAfterSeconds = response.header("retry-after").flatMap(retryAfterSeconds)
         return summary
     }
@@ -165,9 +170,11 @@ extension Normalizer {
     }
 
     static func excerpt(_ body: [UInt8], _ redactor: Redactor) -> String {
-        let text = String(decoding: body.prefix(excerptLimit), as: UTF8.self)
+        // The whole body is scrubbed before it is cut, for the same reason.
+        let scrubbed = redactor.scrub(body)
+        let text = String(decoding: scrubbed.prefix(excerptLimit), as: UTF8.self)
         let printable = String(text.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" ? " " : Character($0) })
-        return redactor.scrub(printable) + (body.count > excerptLimit ? "…" : "")
+        return printable + (scrubbed.count > excerptLimit ? "…" : "")
     }
 
     static func bounded(_ text: String, _ limit: Int = 300) -> String {

@@ -406,6 +406,9 @@ struct MappingReader {
         if !["GET", "PUT", "PATCH", "POST"].contains(method) { report(path + "/method", "must be GET, PUT, PATCH or POST") }
         let callPath = string(object, "path", at: path, required: true) ?? ""
         if !callPath.hasPrefix("/") || !callPath.contains("{id}") { report(path + "/path", "must start with '/' and contain {id}") }
+        if callPath.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == 0x23 }) {
+            report(path + "/path", "must be ASCII without spaces, control characters or a fragment (percent-encode them)")
+        }
         var selected: [PatchField]?
         if let list = object["fields"]?.arrayValue {
             selected = []

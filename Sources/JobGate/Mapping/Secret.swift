@@ -25,18 +25,45 @@ extension Secret: Encodable {
 
 /// The one place that scrubs known secret values out of text bound for logs, problems, dry runs or metrics.
 public struct Redactor: Sendable {
-    private let secrets: [String]
+    /// UTF-8 bytes of each secret.
+    private let secrets: [[UInt8]]
 
     public init(_ secrets: [Secret]) {
         // Longest first, so a secret that contains another is removed whole; very short values would
         // redact ordinary words, so they are left to the structural redaction (header names).
-        self.secrets = Array(Set(secrets.map(\.exposedValue).filter { $0.count >= 4 })).sorted { $0.count > $1.count }
+        self.secrets = Array(Set(secrets.map(\.exposedValue).filter { $0.count >= 4 }))
+            .sorted { $0.utf8.count > $1.utf8.count }.map { Array($0.utf8) }
     }
 
+    /// Secrets are matched as UTF-8 bytes, not as Characters: followed by a combining mark, a secret is no
+    /// longer a Character-wise substring, but its bytes are still all there for anyone reading the text.
     public func scrub(_ text: String) -> String {
-        var result = text
-        for secret in secrets where result.contains(secret) {
-            result = result.replacing(secret, with: Secret.redacted)
+        let bytes = Array(text.utf8)
+        let scrubbed = scrub(bytes)
+        return scrubbed == bytes ? text : String(decoding: scrubbed, as: UTF8.self)
+    }
+
+    public func scrub(_ bytes: [UInt8]) -> [UInt8] {
+        var result = bytes
+        for secret in secrets {
+            guard let first = secret.first, result.count >= secret.count else { continue }
+            var output: [UInt8] = []
+            var copied = 0
+            var index = 0
+            while index <= result.count - secret.count {
+                if result[index] == first && result[index..<index + secret.count].elementsEqual(secret) {
+                    output.append(contentsOf: result[copied..<index])
+                    output.append(contentsOf: Secret.redacted.utf8)
+                    index += secret.count
+                    copied = index
+                } else {
+                    index += 1
+                }
+            }
+            if copied > 0 {
+                output.append(contentsOf: result[copied...])
+                result = output
+            }
         }
         return result
     }
