@@ -52,6 +52,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds every loop's listener and starts the loop threads. `makeHandler` runs on each loop's thread.
     public func start(makeHandler: @escaping @Sendable (EventLoop) -> HTTPHandler) throws(SystemError) {
         var address = configuration.address
+        if address.port != 0 { try Socket.ensureAddressFree(address) }
         for index in 0..<configuration.loopCount {
             let loop = try EventLoop(index: index)
             let listener = try Socket.listen(on: address)

@@ -104,18 +104,29 @@ enum Socket {
     /// A non-blocking listening socket. SO_REUSEPORT lets each event loop own one listener on the same
     /// address, so the kernel spreads new connections across loops without a shared accept lock.
     static func listen(on address: SocketAddress, backlog: Int32 = 4096) throws(SystemError) -> FileDescriptor {
+        let fd = try bound(to: address, sharingPort: true)
+        try syscall("listen") { Glibc.listen(fd.rawValue, backlog) }
+        return fd
+    }
+
+    /// Fails with EADDRINUSE when another socket listens on `address`. SO_REUSEPORT would otherwise let a second
+    /// gateway (same user) silently share the port with a running one instead of failing to start.
+    static func ensureAddressFree(_ address: SocketAddress) throws(SystemError) {
+        _ = try bound(to: address, sharingPort: false)
+    }
+
+    private static func bound(to address: SocketAddress, sharingPort: Bool) throws(SystemError) -> FileDescriptor {
         let fd = FileDescriptor(try syscall("socket") {
             Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         })
         try setOption(fd.rawValue, SOL_SOCKET, SO_REUSEADDR, 1)
-        try setOption(fd.rawValue, SOL_SOCKET, SO_REUSEPORT, 1)
+        if sharingPort { try setOption(fd.rawValue, SOL_SOCKET, SO_REUSEPORT, 1) }
         var storage = address.storage
         _ = try withUnsafePointer(to: &storage) { pointer throws(SystemError) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(SystemError) in
                 try syscall("bind") { Glibc.bind(fd.rawValue, sa, address.length) }
             }
         }
-        try syscall("listen") { Glibc.listen(fd.rawValue, backlog) }
         return fd
     }
 

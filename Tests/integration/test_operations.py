@@ -261,3 +261,12 @@ def test_unread_stdout_never_blocks_requests(start_gateway):
     assert "jobgate_log_lines_dropped_total 0" in metrics, "a 4 MiB backlog holds these lines"
     gateway.stop()
     assert sum(1 for line in gateway.lines if line.get("route") == "/healthz") == 3000, "flushed at exit"
+
+
+def test_request_timeout_takes_plain_decimal_seconds_only(gw, sandbox):
+    for bad in ("0x10", "1e1", "inf", "nan", "-1", "0", ".5", "5.", "3601", "1,5"):
+        status, _, problem = patch(gw, "lilt:241", {"name": "x"}, headers={"Request-Timeout": bad})
+        assert status == 400 and "Request-Timeout" in problem["detail"], bad
+    assert not [c for c in vendor_calls(sandbox, "lilt") if c["method"] == "PUT"], "refused before any call"
+    for good in ("5", "0.5", "3600"):
+        assert patch(gw, "lilt:241", {"name": "x"}, headers={"Request-Timeout": good})[0] == 200, good

@@ -234,3 +234,10 @@ def test_graceful_shutdown_finishes_request_in_flight(gateway):
     status, headers, _, _ = read_response(busy)
     assert headers.get("connection") == "close"
     assert gateway.wait(timeout=10) == 0
+
+
+def test_second_gateway_on_a_taken_port_refuses_to_start(start_gateway):
+    first = start_gateway()
+    with pytest.raises(RuntimeError, match="jobgate exited"):
+        start_gateway("--listen", f"127.0.0.1:{first.port}")
+    assert first.connect().fileno() >= 0

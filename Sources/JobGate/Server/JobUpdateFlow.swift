@@ -91,7 +91,7 @@ struct JobUpdateFlow {
         }
         var deadline: UInt64?
         if let text = headers["request-timeout"] {
-            guard let seconds = Double(text.trimmingASCIIWhitespace()), seconds > 0, seconds <= 3600 else {
+            guard let seconds = Self.decimalSeconds(text.trimmingASCIIWhitespace()), seconds > 0, seconds <= 3600 else {
                 return .failure(.badRequest("Request-Timeout must be a number of seconds in (0, 3600]."))
             }
             deadline = responder.receivedAt &+ UInt64(seconds * 1e9)
@@ -174,6 +174,14 @@ struct JobUpdateFlow {
             prepared.runtime.leave()
         }
         execution.start()
+    }
+
+    /// Plain decimal seconds ("2", "0.5"): Double(_:) alone would also take "0x10", "1e1" and "inf".
+    static func decimalSeconds(_ text: String) -> Double? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digitsOnly = parts.allSatisfy { part in !part.isEmpty && part.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+        guard digitsOnly, parts[0].utf8.count <= 6 else { return nil }
+        return Double(text)
     }
 
     /// Request id and trace context go upstream; the caller's own credentials and other headers never do.
