@@ -38,9 +38,24 @@ extension JSON {
     /// A quoted string; controls, quote and backslash escaped, U+2028/2029 escaped for JavaScript consumers.
     public static func serialize(string: String, into buffer: inout [UInt8]) {
         buffer.append(0x22)
-        var utf8 = string.utf8.makeIterator()
-        var pending: [UInt8] = []
-        while let byte = utf8.next() {
+        var string = string
+        string.withUTF8 { appendEscaped($0, into: &buffer) }
+        buffer.append(0x22)
+    }
+
+    /// Copies runs of plain bytes whole; only the bytes that need an escape are handled one by one.
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
+        var runStart = 0
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            let isLineOrParagraphSeparator = byte == 0xE2 && index + 2 < bytes.count && bytes[index + 1] == 0x80
+                && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9)
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C || isLineOrParagraphSeparator else {
+                index += 1
+                continue
+            }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
             switch byte {
             case 0x22: buffer.append(contentsOf: [0x5C, 0x22])
             case 0x5C: buffer.append(contentsOf: [0x5C, 0x5C])
@@ -49,23 +64,16 @@ extension JSON {
             case 0x09: buffer.append(contentsOf: [0x5C, 0x74])
             case 0x08: buffer.append(contentsOf: [0x5C, 0x62])
             case 0x0C: buffer.append(contentsOf: [0x5C, 0x66])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                buffer.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
             case 0xE2:
-                // U+2028 and U+2029 are E2 80 A8 / E2 80 A9.
-                pending = [byte]
-                if let second = utf8.next() { pending.append(second) }
-                if let third = utf8.next() { pending.append(third) }
-                if pending.count == 3 && pending[1] == 0x80 && (pending[2] == 0xA8 || pending[2] == 0xA9) {
-                    buffer.append(contentsOf: Array("\\u202".utf8) + [pending[2] == 0xA8 ? 0x38 : 0x39])
-                } else {
-                    buffer.append(contentsOf: pending)
-                }
+                buffer.append(contentsOf: [0x5C, 0x75, 0x32, 0x30, 0x32, bytes[index + 2] == 0xA8 ? 0x38 : 0x39])
+                index += 2
             default:
-                buffer.append(byte)
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                buffer.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
             }
+            index += 1
+            runStart = index
         }
-        buffer.append(0x22)
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
     }
 }

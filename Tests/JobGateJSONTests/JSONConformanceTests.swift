@@ -89,6 +89,8 @@ final class JSONConformanceTests: XCTestCase {
             XCTAssertFalse(encoded.contains(0x0A), "no raw newline")
         }
         XCTAssertEqual(String(decoding: JSON.serialize(.string("\u{2028}")), as: UTF8.self), "\"\\u2028\"")
+        XCTAssertEqual(String(decoding: JSON.serialize(.string("a\"b\\c\n\u{1}\u{2029}z\u{2027}é")), as: UTF8.self),
+                       "\"a\\\"b\\\\c\\n\\u0001\\u2029z\u{2027}é\"")
         XCTAssertEqual(try JSON.parse(Array("\"\\ud83d\\ude00\"".utf8)), .string("😀"))
     }
 
