@@ -13,6 +13,9 @@ final class LiltSimulator: VendorSimulator {
     init() { reset() }
 
     func reset() {
+        // A reset starts a fresh quota window too, so one test's traffic never rate-limits the next.
+        windowStart = 0
+        windowCount = 0
         jobs = [:]
         for (id, name) in [(Int64(241), "Website launch"), (242, "Product docs")] {
             jobs[id] = ["id": .number(JSONNumber(id)), "name": .string(name), "creationStatus": "COMPLETE",
