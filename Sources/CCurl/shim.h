@@ -25,6 +25,10 @@ static inline CURLcode jg_easy_setopt_write_callback(CURL *handle, CURLoption op
     return curl_easy_setopt(handle, option, callback);
 }
 
+static inline CURLcode jg_easy_setopt_closesocket_callback(CURL *handle, int (*callback)(void *, curl_socket_t)) {
+    return curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, callback);
+}
+
 static inline CURLcode jg_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

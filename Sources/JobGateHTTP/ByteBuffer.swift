@@ -40,6 +40,21 @@ public struct ByteBuffer: Sendable {
 
     public subscript(offset: Int) -> UInt8 { storage[readerIndex + offset] }
 
+    /// The first `count` readable bytes, in place (valid only inside `body`).
+    public func withReadableBytes<T, E: Error>(count: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
+        precondition(count <= readableCount)
+        let result: Result<T, E> = storage.withUnsafeBytes { all in
+            Result { () throws(E) in try body(UnsafeRawBufferPointer(rebasing: all[readerIndex..<readerIndex + count])) }
+        }
+        return try result.get()
+    }
+
+    /// Moves the next `count` readable bytes to the end of `array`.
+    public mutating func move(_ count: Int, appendingTo array: inout [UInt8]) {
+        withReadableBytes(count: count) { array.append(contentsOf: $0) }
+        consume(count)
+    }
+
     private mutating func compactIfWorthIt() {
         guard readerIndex > 0, readerIndex >= storage.count / 2 else { return }
         storage.removeSubrange(0..<readerIndex)

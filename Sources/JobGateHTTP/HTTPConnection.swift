@@ -68,6 +68,8 @@ final class HTTPConnection: EventHandler {
 
     /// Above this much unsent output we stop reading requests until the client catches up.
     private static let outputHighWater = 256 * 1024
+    /// Input buffered beyond the request being handled (pipelined requests) before we stop reading.
+    private static let readAheadLimit = 64 * 1024
 
     init(socket: FileDescriptor, server: LoopServer) {
         self.socket = socket
@@ -234,7 +236,9 @@ final class HTTPConnection: EventHandler {
         guard socket.isOpen else { return }
         let backedUp = output.count - outputSent >= Self.outputHighWater
         var wanted = Readiness.peerClosed
-        if inFlight == nil && !backedUp && !closeAfterFlush { wanted |= Readiness.readable }
+        // Reading stays on while a request is in flight (up to a bounded read-ahead), so a keep-alive
+        // request/response cycle costs no epoll_ctl calls; a client that closes meanwhile is still noticed.
+        if !backedUp && !closeAfterFlush && input.readableCount < Self.readAheadLimit { wanted |= Readiness.readable }
         if outputSent < output.count { wanted |= Readiness.writable }
         if wanted != interest {
             interest = wanted

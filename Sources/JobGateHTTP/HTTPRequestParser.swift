@@ -53,34 +53,39 @@ public struct HTTPRequestParser: Sendable {
         while true {
             switch stage {
             case .requestLine:
-                guard let line = try nextLine(&buffer, limit: limits.maxRequestLineBytes, tooLong: .uriTooLong) else {
+                guard let length = try nextLineLength(buffer, limit: limits.maxRequestLineBytes, tooLong: .uriTooLong) else {
                     return .needMore
                 }
-                if line.isEmpty { continue } // RFC 9112 §2.2: ignore empty lines before a request.
-                headBytes = line.count + 2
-                try readRequestLine(line)
+                if length == 0 { buffer.consume(2); continue } // RFC 9112 §2.2: ignore empty lines before a request.
+                headBytes = length + 2
+                try buffer.withReadableBytes(count: length) { line throws(HTTPParseError) in try readRequestLine(line) }
+                buffer.consume(length + 2)
                 stage = .headerLines
 
             case .headerLines:
                 let room = limits.maxHeaderBytes - headBytes
                 let tooLarge = HTTPParseError.headerFieldsTooLarge("The header section is larger than the server accepts.")
-                guard let line = try nextLine(&buffer, limit: max(room - 2, 0), tooLong: tooLarge) else {
+                guard let length = try nextLineLength(buffer, limit: max(room - 2, 0), tooLong: tooLarge) else {
                     return .needMore
                 }
-                headBytes += line.count + 2
-                if line.isEmpty {
+                headBytes += length + 2
+                if length == 0 {
+                    buffer.consume(2)
                     if let done = try finishHead(&buffer) { return done }
                     continue
                 }
                 if pending.headers.count >= limits.maxHeaderCount {
                     throw .headerFieldsTooLarge("More than \(limits.maxHeaderCount) header fields.")
                 }
-                let field = try Self.readFieldLine(line)
-                pending.headers.append(name: field.name, value: field.value)
+                let field = try buffer.withReadableBytes(count: length) { line throws(HTTPParseError) in
+                    try Self.readFieldLine(line)
+                }
+                buffer.consume(length + 2)
+                pending.headers.appendLowercased(name: field.name, value: field.value)
 
             case .fixedBody(let remaining):
                 let take = min(remaining, buffer.readableCount)
-                pending.body.append(contentsOf: buffer.read(take))
+                buffer.move(take, appendingTo: &pending.body)
                 if take < remaining {
                     stage = .fixedBody(remaining: remaining - take)
                     return .needMore
@@ -88,11 +93,14 @@ public struct HTTPRequestParser: Sendable {
                 return .request(finishRequest())
 
             case .chunkSizeLine:
-                guard let line = try nextLine(&buffer, limit: limits.maxChunkLineBytes,
-                                              tooLong: .badRequest("A chunk-size line is too long.")) else {
+                guard let length = try nextLineLength(buffer, limit: limits.maxChunkLineBytes,
+                                                      tooLong: .badRequest("A chunk-size line is too long.")) else {
                     return .needMore
                 }
-                let size = try Self.readChunkSize(line)
+                let size = try buffer.withReadableBytes(count: length) { line throws(HTTPParseError) in
+                    try Self.readChunkSize(line)
+                }
+                buffer.consume(length + 2)
                 if size == 0 {
                     stage = .trailerLines
                 } else {
@@ -102,7 +110,7 @@ public struct HTTPRequestParser: Sendable {
 
             case .chunkData(let remaining):
                 let take = min(remaining, buffer.readableCount)
-                pending.body.append(contentsOf: buffer.read(take))
+                buffer.move(take, appendingTo: &pending.body)
                 if take < remaining {
                     stage = .chunkData(remaining: remaining - take)
                     return .needMore
@@ -121,50 +129,54 @@ public struct HTTPRequestParser: Sendable {
             case .trailerLines:
                 // Trailers are read for framing and then dropped: nothing downstream may trust them.
                 let room = limits.maxHeaderBytes - headBytes
-                guard let line = try nextLine(&buffer, limit: max(room - 2, 0),
-                                              tooLong: .headerFieldsTooLarge("The trailer section is too large.")) else {
+                guard let length = try nextLineLength(buffer, limit: max(room - 2, 0),
+                                                      tooLong: .headerFieldsTooLarge("The trailer section is too large.")) else {
                     return .needMore
                 }
-                headBytes += line.count + 2
-                if line.isEmpty { return .request(finishRequest()) }
-                _ = try Self.readFieldLine(line)
+                headBytes += length + 2
+                if length == 0 {
+                    buffer.consume(2)
+                    return .request(finishRequest())
+                }
+                _ = try buffer.withReadableBytes(count: length) { line throws(HTTPParseError) in try Self.readFieldLine(line) }
+                buffer.consume(length + 2)
             }
         }
     }
 
     // MARK: Lines
 
-    /// The next CRLF-terminated line (without the CRLF), consumed from the buffer, or nil if incomplete.
-    /// A bare CR or a bare LF is an error: we do not guess at line ends.
-    private mutating func nextLine(_ buffer: inout ByteBuffer, limit: Int,
-                                   tooLong: HTTPParseError) throws(HTTPParseError) -> [UInt8]? {
+    /// The length of the next CRLF-terminated line (without the CRLF), or nil if it is incomplete. The
+    /// caller reads the line in place and consumes it with its CRLF. A bare CR or a bare LF is an error:
+    /// we do not guess at line ends.
+    private mutating func nextLineLength(_ buffer: ByteBuffer, limit: Int,
+                                         tooLong: HTTPParseError) throws(HTTPParseError) -> Int? {
         let available = buffer.readableCount
-        var index = scannedLineBytes
-        while index < available {
-            // Checked before the byte is looked at, so a line is too long at the same byte however it arrives.
+        let start = scannedLineBytes
+        let scanned: (length: Int?, scanned: Int) = try buffer.withReadableBytes(count: available) { bytes throws(HTTPParseError) in
+            var index = start
+            while index < available {
+                // Checked before the byte is looked at, so a line is too long at the same byte however it arrives.
+                if index > limit { throw tooLong }
+                let byte = bytes[index]
+                if byte == 0x0A { throw .badRequest("A line ends with a bare LF; CRLF is required.") }
+                if byte == 0x0D {
+                    guard index + 1 < available else { break }
+                    guard bytes[index + 1] == 0x0A else { throw .badRequest("A bare CR is not allowed.") }
+                    return (index, 0)
+                }
+                index += 1
+            }
             if index > limit { throw tooLong }
-            let byte = buffer[index]
-            if byte == 0x0A {
-                throw .badRequest("A line ends with a bare LF; CRLF is required.")
-            }
-            if byte == 0x0D {
-                guard index + 1 < available else { break }
-                guard buffer[index + 1] == 0x0A else { throw .badRequest("A bare CR is not allowed.") }
-                let line = Array(buffer.read(index))
-                buffer.consume(2)
-                scannedLineBytes = 0
-                return line
-            }
-            index += 1
+            return (nil, index)
         }
-        scannedLineBytes = index
-        if index > limit { throw tooLong }
-        return nil
+        scannedLineBytes = scanned.scanned
+        return scanned.length
     }
 
     // MARK: Request line
 
-    private mutating func readRequestLine(_ line: [UInt8]) throws(HTTPParseError) {
+    private mutating func readRequestLine(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) {
         guard let firstSpace = line.firstIndex(of: 0x20) else { throw .badRequest("Malformed request line.") }
         guard let lastSpace = line.lastIndex(of: 0x20), lastSpace > firstSpace + 1 else {
             throw .badRequest("Malformed request line.")
@@ -184,19 +196,19 @@ public struct HTTPRequestParser: Sendable {
         pending.target = String(decoding: target, as: UTF8.self)
     }
 
-    private static func readVersion(_ bytes: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPVersion {
-        let text = Array(bytes)
-        if text == Array("HTTP/1.1".utf8) { return .http1_1 }
-        if text == Array("HTTP/1.0".utf8) { return .http1_0 }
-        let isWellFormed = text.count == 8 && text.starts(with: Array("HTTP/".utf8))
-            && isDigit(text[5]) && text[6] == 0x2E && isDigit(text[7])
+    private static func readVersion(_ text: UnsafeRawBufferPointer.SubSequence) throws(HTTPParseError) -> HTTPVersion {
+        if text.elementsEqual("HTTP/1.1".utf8) { return .http1_1 }
+        if text.elementsEqual("HTTP/1.0".utf8) { return .http1_0 }
+        let isWellFormed = text.count == 8 && text.starts(with: "HTTP/".utf8)
+            && isDigit(text[text.startIndex + 5]) && text[text.startIndex + 6] == 0x2E && isDigit(text[text.startIndex + 7])
         if isWellFormed { throw .versionNotSupported }
         throw .badRequest("Malformed HTTP version.")
     }
 
     // MARK: Header fields
 
-    static func readFieldLine(_ line: [UInt8]) throws(HTTPParseError) -> (name: String, value: String) {
+    /// The field's name (lower-cased) and value.
+    static func readFieldLine(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (name: String, value: String) {
         if line.first == 0x20 || line.first == 0x09 {
             throw .badRequest("Obsolete line folding is not accepted.")
         }
@@ -214,40 +226,65 @@ public struct HTTPRequestParser: Sendable {
         for byte in value where !(byte == 0x09 || byte >= 0x20) || byte == 0x7F {
             throw .badRequest("A header field value has a control character.")
         }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        let lowercaseName = String(unsafeUninitializedCapacity: name.count) { out in
+            for (offset, byte) in name.enumerated() { out[offset] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+            return name.count
+        }
+        return (lowercaseName, String(decoding: value, as: UTF8.self))
     }
 
     // MARK: Framing
 
+    /// The framing fields of a head, gathered in one pass over its headers.
+    private struct Framing {
+        var hostCount = 0
+        var transferEncodings: [String] = []
+        var contentLengths: [String] = []
+        var connectionValues: [String] = []
+        var expectation: String?
+
+        init(_ headers: HTTPHeaders) {
+            for (name, value) in headers {
+                switch name {
+                case "host": hostCount += 1
+                case "transfer-encoding": transferEncodings.append(value)
+                case "content-length": contentLengths.append(value)
+                case "connection": connectionValues.append(value)
+                case "expect": if expectation == nil { expectation = value }
+                default: break
+                }
+            }
+        }
+    }
+
     private mutating func finishHead(_ buffer: inout ByteBuffer) throws(HTTPParseError) -> Result? {
-        let headers = pending.headers
-        let hostCount = headers.count(of: "host")
+        let framing = Framing(pending.headers)
+        let hostCount = framing.hostCount
         if pending.version == .http1_1 && hostCount != 1 || hostCount > 1 {
             throw .badRequest(hostCount == 0 ? "HTTP/1.1 requests need a Host header." : "More than one Host header.")
         }
-        pending.keepAlive = Self.wantsKeepAlive(headers, version: pending.version)
+        pending.keepAlive = Self.wantsKeepAlive(framing.connectionValues, version: pending.version)
 
-        let transferEncodings = headers.values("transfer-encoding")
-        let contentLengths = headers.values("content-length")
+        let transferEncodings = framing.transferEncodings
         if !transferEncodings.isEmpty {
-            guard contentLengths.isEmpty else {
+            guard framing.contentLengths.isEmpty else {
                 throw .badRequest("Content-Length and Transfer-Encoding together are not accepted.")
             }
             guard pending.version == .http1_1 else { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request.") }
             guard transferEncodings.count == 1 else { throw .badRequest("More than one Transfer-Encoding header.") }
             let coding = transferEncodings[0]
             guard !coding.isEmpty else { throw .badRequest("Empty Transfer-Encoding.") }
-            guard asciiLowercased(coding) == "chunked" else {
+            guard asciiCaseInsensitiveEquals(coding.utf8, "chunked") else {
                 throw .notImplemented("Only the chunked transfer coding is supported.")
             }
         }
-        let contentLength = try Self.readContentLength(contentLengths)
+        let contentLength = try Self.readContentLength(framing.contentLengths)
         if let contentLength, contentLength > limits.maxBodyBytes { throw .contentTooLarge }
 
-        if let expectation = headers["expect"] {
-            guard asciiLowercased(expectation) == "100-continue" else { throw .expectationFailed }
+        if let expectation = framing.expectation {
+            guard asciiCaseInsensitiveEquals(expectation.utf8, "100-continue") else { throw .expectationFailed }
         }
-        let expectsContinue = headers["expect"] != nil && pending.version == .http1_1
+        let expectsContinue = framing.expectation != nil && pending.version == .http1_1
 
         if !transferEncodings.isEmpty {
             stage = .chunkSizeLine
@@ -269,28 +306,25 @@ public struct HTTPRequestParser: Sendable {
         for value in values {
             guard value == first else { throw .badRequest("Differing Content-Length values.") }
         }
-        let digits = Array(first.utf8)
+        let digits = first.utf8
         guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy(isDigit) else {
             throw .badRequest("Content-Length must be a decimal number of at most 18 digits.")
         }
         return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
     }
 
-    private static func wantsKeepAlive(_ headers: HTTPHeaders, version: HTTPVersion) -> Bool {
+    private static func wantsKeepAlive(_ connectionValues: [String], version: HTTPVersion) -> Bool {
         var close = version == .http1_0
-        for value in headers.values("connection") {
-            for token in value.split(separator: ",") {
-                switch asciiLowercased(token.trimmingASCIIWhitespace()) {
-                case "close": return false
-                case "keep-alive": close = false
-                default: break
-                }
+        for value in connectionValues {
+            for token in value.utf8.split(separator: 0x2C).map(trimmingOWS) {
+                if asciiCaseInsensitiveEquals(token, "close") { return false }
+                if asciiCaseInsensitiveEquals(token, "keep-alive") { close = false }
             }
         }
         return !close
     }
 
-    static func readChunkSize(_ line: [UInt8]) throws(HTTPParseError) -> Int {
+    static func readChunkSize(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int {
         var size = 0
         var index = 0
         while index < line.count, let digit = hexValue(line[index]) {

@@ -33,6 +33,11 @@ public struct HTTPHeaders: Sendable, Sequence {
         fields.append((name: asciiLowercased(name), value: value))
     }
 
+    /// For the parser, which lower-cases names as it reads them.
+    mutating func appendLowercased(name: String, value: String) {
+        fields.append((name: name, value: value))
+    }
+
     /// The first value of `name` (case-insensitive).
     public subscript(name: String) -> String? {
         let key = asciiLowercased(name)
@@ -145,6 +150,26 @@ public enum HTTPParseError: Error, Sendable, Equatable {
         case .expectationFailed: "Only the expectation 100-continue is supported."
         }
     }
+}
+
+/// `bytes` without leading and trailing spaces and tabs (RFC 9110 OWS).
+public func trimmingOWS<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> Bytes.SubSequence {
+    var trimmed = bytes[...]
+    while let first = trimmed.first, first == 0x20 || first == 0x09 { trimmed = trimmed.dropFirst() }
+    while let last = trimmed.last, last == 0x20 || last == 0x09 { trimmed = trimmed.dropLast() }
+    return trimmed
+}
+
+/// Whether `bytes` equal the lower-case ASCII `lowercase`, ignoring ASCII case in `bytes`.
+public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
+    guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+    var index = 0
+    for byte in bytes {
+        let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+        guard folded == lowercase.utf8Start[index] else { return false }
+        index += 1
+    }
+    return true
 }
 
 @inline(__always)

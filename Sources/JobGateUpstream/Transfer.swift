@@ -22,7 +22,8 @@ final class Transfer {
         self.completion = completion
     }
 
-    func configure() {
+    /// `closeSocketContext` is the client, told of every socket curl closes (see `UpstreamClient.watch`).
+    func configure(closeSocketContext: UnsafeMutableRawPointer) {
         let options = request.options
         let me = Unmanaged.passUnretained(self).toOpaque()
         jg_easy_setopt_pointer(easy, CURLOPT_PRIVATE, UnsafeRawPointer(bitPattern: UInt(id)))
@@ -73,6 +74,8 @@ final class Transfer {
         }
         jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList)
 
+        jg_easy_setopt_closesocket_callback(easy, curlCloseSocketCallback)
+        jg_easy_setopt_pointer(easy, CURLOPT_CLOSESOCKETDATA, closeSocketContext)
         jg_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback)
         jg_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         jg_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback)

@@ -1,5 +1,10 @@
 import CCurl
 import JobGateHTTP
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A handle to a call in progress, for cancelling it.
 public struct UpstreamCallID: Hashable, Sendable {
@@ -45,6 +50,7 @@ public final class UpstreamClient {
         for easy in idleEasyHandles { curl_easy_cleanup(easy) }
         if let timer { loop.cancel(timer) }
         for watcher in sockets.values { loop.unregister(fd: watcher.fd) }
+        sockets.removeAll()
         curl_multi_cleanup(multi)
     }
 
@@ -70,7 +76,7 @@ public final class UpstreamClient {
             return UpstreamCallID(value: id)
         }
         let transfer = Transfer(id: id, easy: easy, request: request, completion: completion)
-        transfer.configure()
+        transfer.configure(closeSocketContext: Unmanaged.passUnretained(self).toOpaque())
         transfers[id] = transfer
         if curl_multi_add_handle(multi, easy) != CURLM_OK {
             transfers[id] = nil
@@ -124,18 +130,26 @@ public final class UpstreamClient {
         }
     }
 
+    /// A socket curl stops watching is usually an idle keep-alive connection that the next call reuses, so
+    /// it stays registered ("parked") instead of costing an epoll_ctl pair per call. Readiness on a parked
+    /// socket (the vendor closed it, or sent stray bytes) drops the registration; curl's own liveness check
+    /// then discards the connection before any reuse. Closes come through `socketClosing`.
     fileprivate func watch(fd: Int32, what: Int32) {
         if what == CURL_POLL_REMOVE {
-            if sockets.removeValue(forKey: fd) != nil { loop.unregister(fd: fd) }
+            sockets[fd]?.isParked = true
             return
         }
         var events: UInt32 = 0
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= Readiness.readable }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= Readiness.writable }
-        if sockets[fd] != nil {
-            loop.modify(fd: fd, events: events)
+        if let watcher = sockets[fd] {
+            watcher.isParked = false
+            if watcher.events != events {
+                watcher.events = events
+                loop.modify(fd: fd, events: events)
+            }
         } else {
-            let watcher = CurlSocketWatcher(fd: fd, client: self)
+            let watcher = CurlSocketWatcher(fd: fd, events: events, client: self)
             do {
                 try loop.register(fd: fd, events: events, handler: watcher)
                 sockets[fd] = watcher
@@ -143,6 +157,18 @@ public final class UpstreamClient {
                 // Leave it to curl's timeout: the call fails as a timeout rather than hanging.
             }
         }
+    }
+
+    fileprivate func forget(_ watcher: CurlSocketWatcher) {
+        guard sockets[watcher.fd] === watcher else { return }
+        sockets[watcher.fd] = nil
+        loop.unregister(fd: watcher.fd)
+    }
+
+    /// curl is about to close `fd`: a parked registration must go first, or a later descriptor with the same
+    /// number would be taken for it.
+    fileprivate func socketClosing(_ fd: Int32) {
+        if let watcher = sockets[fd] { forget(watcher) }
     }
 
     fileprivate func setTimer(milliseconds: Int) {
@@ -160,14 +186,22 @@ public final class UpstreamClient {
 /// Forwards readiness of one curl socket to curl.
 private final class CurlSocketWatcher: EventHandler {
     let fd: Int32
+    var events: UInt32
+    /// curl no longer watches the socket (an idle pooled connection); see `UpstreamClient.watch`.
+    var isParked = false
     unowned let client: UpstreamClient
 
-    init(fd: Int32, client: UpstreamClient) {
+    init(fd: Int32, events: UInt32, client: UpstreamClient) {
         self.fd = fd
+        self.events = events
         self.client = client
     }
 
     func handleEvents(_ events: UInt32) {
+        if isParked {
+            client.forget(self)
+            return
+        }
         var flags: Int32 = 0
         if events & Readiness.readable != 0 { flags |= CURL_CSELECT_IN }
         if events & Readiness.writable != 0 { flags |= CURL_CSELECT_OUT }
@@ -181,6 +215,14 @@ private func curlSocketCallback(_ easy: UnsafeMutableRawPointer?, _ fd: curl_soc
     guard let context else { return 0 }
     Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().watch(fd: fd, what: what)
     return 0
+}
+
+func curlCloseSocketCallback(_ context: UnsafeMutableRawPointer?, _ fd: curl_socket_t) -> Int32 {
+    // Without a retain: curl_multi_cleanup in the client's deinit closes its connections through here.
+    if let context {
+        Unmanaged<UpstreamClient>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.socketClosing(fd) }
+    }
+    return close(fd)
 }
 
 private func curlTimerCallback(_ multi: UnsafeMutableRawPointer?, _ milliseconds: Int, _ context: UnsafeMutableRawPointer?) -> Int32 {

@@ -22,6 +22,21 @@ struct StepRecord {
     }
 }
 
+/// One try of a call, reported as `attempts` when the call was retried.
+struct Attempt {
+    let status: Int?
+    let error: String?
+    let duration: Double
+
+    var json: JSONValue {
+        var object = JSONObject()
+        if let error { object["error"] = .string(error) }
+        if let status { object["status"] = .number(JSONNumber(Int64(status))) }
+        object["durationMs"] = .number(JSONNumber(Int64((duration * 1000).rounded())))
+        return .object(object)
+    }
+}
+
 /// Runs a plan: the only place that does I/O for an update. Calls go one after another in plan order and
 /// stop at the first failure; a multi-call update that fails part-way reports which calls were applied.
 /// Loop-confined: created, run and completed on one event loop.
@@ -33,8 +48,8 @@ final class UpdateExecution {
 
     private let runtime: VendorRuntime
     private let client: UpstreamClient
-    private let calls: [PlannedCall]
-    private let read: PlannedCall?
+    /// The planned calls, then the read-back if there is one.
+    private let sequence: [PlannedCall]
     private let extraHeaders: [(name: String, value: String)]
     private let options: UpstreamOptions
     /// The caller's `Request-Timeout`, as a monotonic deadline: bounds calls, retries and waits.
@@ -49,7 +64,7 @@ final class UpdateExecution {
     private var finished = false
     /// Attempts of the call in progress (more than one when it was retried).
     private var attempt = 0
-    private var attempts: [JSONValue] = []
+    private var attempts: [Attempt] = []
     /// When the call in progress was first tried: its retries and their waits share its timeout.
     private var callStarted: UInt64 = 0
 
@@ -58,8 +73,7 @@ final class UpdateExecution {
          redactor: Redactor, metrics: Metrics, completion: @escaping (Outcome) -> Void) {
         self.runtime = runtime
         self.client = client
-        self.calls = calls
-        self.read = read
+        self.sequence = read.map { calls + [$0] } ?? calls
         self.extraHeaders = extraHeaders
         self.options = options
         self.deadline = deadline
@@ -69,7 +83,6 @@ final class UpdateExecution {
     }
 
     private var vendor: String { runtime.mapping.vendor }
-    private var sequence: [PlannedCall] { calls + (read.map { [$0] } ?? []) }
 
     func start() {
         run(index: 0)
@@ -135,16 +148,12 @@ final class UpdateExecution {
         guard !finished else { return }
         let isWrite = call.method != "GET"
         var failureKind: String?
-        var attemptRecord = JSONObject()
+        var status: Int?
         switch result {
-        case .failure(let failure):
-            failureKind = failure.kind
-            attemptRecord["error"] = .string(failure.kind)
-        case .success(let response):
-            attemptRecord["status"] = .number(JSONNumber(Int64(response.status)))
+        case .failure(let failure): failureKind = failure.kind
+        case .success(let response): status = response.status
         }
-        attemptRecord["durationMs"] = .number(JSONNumber(Int64((duration * 1000).rounded())))
-        attempts.append(.object(attemptRecord))
+        attempts.append(Attempt(status: status, error: failureKind, duration: duration))
         metrics.upstreamCall(vendor: vendor, seconds: duration, errorKind: failureKind)
         let vendorFailed: Bool = switch result {
         case .failure(let failure): failure != .cancelled
@@ -194,7 +203,7 @@ final class UpdateExecution {
     private func retryDelay(after result: Result<UpstreamResponse, UpstreamFailure>, call: PlannedCall) -> Double? {
         let policy = runtime.mapping.retry
         guard call.idempotent, attempt + 1 < policy.attempts else { return nil }
-        var delay = policy.delay(afterAttempt: attempt)
+        var retryAfter = 0.0
         switch result {
         case .failure(let failure):
             switch failure {
@@ -205,10 +214,12 @@ final class UpdateExecution {
             }
         case .success(let response):
             guard [429, 502, 503, 504].contains(response.status) else { return nil }
-            if let retryAfter = response.header("retry-after").flatMap(Normalizer.retryAfterSeconds) {
-                delay = max(delay, Double(retryAfter))
+            if let seconds = response.header("retry-after").flatMap(Normalizer.retryAfterSeconds) {
+                retryAfter = Double(seconds)
             }
         }
+        // Drawn only once a retry is decided: the jitter costs a getrandom call per draw.
+        let delay = max(policy.delay(afterAttempt: attempt), retryAfter)
         // The vendor's timeout bounds the whole call, retries and Retry-After waits included: a vendor that
         // keeps saying "429, Retry-After: 7" must not hold the caller for attempts × 7 s.
         let used = Double(monotonicNanoseconds() &- callStarted) / 1e9
@@ -229,7 +240,7 @@ final class UpdateExecution {
         finished = true
         var result = result
         if case .failure(var problem) = result, attempts.count > 1 {
-            problem.extensions["attempts"] = .array(attempts)
+            problem.extensions["attempts"] = .array(attempts.map(\.json))
             result = .failure(problem)
         }
         if case .failure(var problem) = result, sequence.count > 1 {

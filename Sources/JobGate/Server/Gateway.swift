@@ -156,20 +156,20 @@ enum Route: Equatable {
     }
 
     init(path: Substring) {
-        switch path {
-        case "/healthz": self = .health
-        case "/readyz": self = .ready
-        case "/metrics": self = .metrics
-        case "/vendors": self = .vendors
-        case "/openapi.json": self = .openAPI
-        default:
-            let prefix = "/jobs/"
-            if path.hasPrefix(prefix), path.count > prefix.count {
-                let id = path.dropFirst(prefix.count)
-                self = id.contains("/") ? .unknown : .job(rawID: id)
-            } else {
-                self = .unknown
-            }
+        // Compared as bytes: String comparison would normalize Unicode on every request.
+        let bytes = path.utf8
+        if bytes.starts(with: "/jobs/".utf8) {
+            let id = bytes.dropFirst(6)
+            self = id.isEmpty || id.contains(0x2F) ? .unknown : .job(rawID: Substring(id))
+            return
+        }
+        self = switch bytes.count {
+        case 8 where bytes.elementsEqual("/healthz".utf8): .health
+        case 7 where bytes.elementsEqual("/readyz".utf8): .ready
+        case 8 where bytes.elementsEqual("/metrics".utf8): .metrics
+        case 8 where bytes.elementsEqual("/vendors".utf8): .vendors
+        case 13 where bytes.elementsEqual("/openapi.json".utf8): .openAPI
+        default: .unknown
         }
     }
 }

@@ -229,8 +229,9 @@ struct JobUpdateFlow {
 
     private func isJSONContentType(_ value: String?) -> Bool {
         guard let value else { return false }
-        let mediaType = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
-        return mediaType == "application/json" || mediaType == "application/merge-patch+json"
+        let mediaType = trimmingOWS(value.utf8.prefix { $0 != 0x3B })
+        return asciiCaseInsensitiveEquals(mediaType, "application/json")
+            || asciiCaseInsensitiveEquals(mediaType, "application/merge-patch+json")
     }
 }
 
