@@ -153,6 +153,7 @@ public enum HTTPParseError: Error, Sendable, Equatable {
 }
 
 /// `bytes` without leading and trailing spaces and tabs (RFC 9110 OWS).
+@inlinable
 public func trimmingOWS<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> Bytes.SubSequence {
     var trimmed = bytes[...]
     while let first = trimmed.first, first == 0x20 || first == 0x09 { trimmed = trimmed.dropFirst() }
@@ -161,6 +162,7 @@ public func trimmingOWS<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -
 }
 
 /// Whether `bytes` equal the lower-case ASCII `lowercase`, ignoring ASCII case in `bytes`.
+@inlinable
 public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
     guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
     var index = 0

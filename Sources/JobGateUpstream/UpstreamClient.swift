@@ -56,6 +56,8 @@ public final class UpstreamClient {
 
     /// Calls currently running (for metrics and leak tests).
     public var activeCalls: Int { transfers.count }
+    /// Sockets registered with the loop, parked ones included (for tests).
+    var watchedSockets: Int { sockets.count }
     /// Easy handles kept for reuse.
     public var pooledHandles: Int { idleEasyHandles.count }
 

@@ -176,6 +176,16 @@ final class UpstreamClientTests: XCTestCase {
         }
     }
 
+    func testIdleConnectionDroppedByServerIsForgottenAndReplaced() throws {
+        let client = self.client!
+        XCTAssertEqual(try call(request("/idle-close?ms=50")).get().status, 200)
+        // Idle in curl's cache, the socket stays registered with our loop until the server closes it.
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(onLoop { client.value!.watchedSockets }, 0, "the closed idle socket is still registered")
+        for _ in 0..<3 { XCTAssertEqual(try call(request("/ok")).get().status, 200) }
+        XCTAssertEqual(onLoop { client.value!.watchedSockets }, 1, "one live pooled connection, watched once")
+    }
+
     func testFiveHundredConcurrentCalls() {
         let results = call(Array(repeating: request("/slow?ms=20"), count: 500), wait: 60)
         XCTAssertEqual(results.count, 500)

@@ -17,7 +17,7 @@ public enum Normalizer {
             id = value.stringValue ?? value.numberValue?.literal ?? vendorJobID
             pointer.remove(from: &rest)
         }
-        job["id"] = .string("\(mapping.vendor):\(id)")
+        job["id"] = .string(mapping.vendor + ":" + id)
         job["vendor"] = .string(mapping.vendor)
         job["vendorJobId"] = .string(id)
         for field in CanonicalField.allCases {

@@ -39,7 +39,7 @@ public enum Planner {
     private static func call(_ template: CallTemplate, vendorJobID: String, mapping: VendorMapping, body: JSONValue?,
                              fields: [String]) -> PlannedCall {
         var base = mapping.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        while base.utf8.last == 0x2F { base.removeLast() }
         let path = template.pathParts.joined(separator: percentEncoded(vendorJobID))
         var headers: [(name: String, value: String)] = [(name: "Accept", value: "application/json")]
         if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
@@ -88,16 +88,23 @@ public enum Planner {
     /// RFC 3986 unreserved characters pass; everything else, "/" and "%" included, is percent-encoded,
     /// so an id can never change the shape of a vendor URL.
     static func percentEncoded(_ text: String) -> String {
+        if text.utf8.allSatisfy(isUnreserved) { return text }
         var result = ""
         for byte in text.utf8 {
-            switch byte {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F, 0x7E:
+            if isUnreserved(byte) {
                 result.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
+            } else {
                 let hex = Array("0123456789ABCDEF".utf8)
                 result += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]], as: UTF8.self)
             }
         }
         return result
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F, 0x7E: true
+        default: false
+        }
     }
 }

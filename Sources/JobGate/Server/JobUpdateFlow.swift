@@ -293,23 +293,26 @@ struct JobReference: Equatable {
 
     /// `{vendor}:{vendorJobId}` (the colon may be percent-encoded), or a bare id with `Job-Vendor`.
     static func parse(rawID: Substring, vendorHeader: String?, known: [String: VendorMapping]) -> Result<JobReference, Problem> {
-        guard rawID.utf8.count <= maxIDBytes * 3, let decoded = percentDecoded(rawID, plusIsSpace: false) else {
+        // The parser admits only visible ASCII in a target, so an id without "%" is its own decoding.
+        let plain = !rawID.utf8.contains(0x25)
+        guard rawID.utf8.count <= maxIDBytes * 3,
+              let decoded = plain ? String(rawID) : percentDecoded(rawID, plusIsSpace: false) else {
             return .failure(.badRequest("The job id is not a valid percent-encoded path segment."))
         }
         guard !decoded.isEmpty, decoded.utf8.count <= maxIDBytes else {
             return .failure(.badRequest("The job id must be 1 to \(maxIDBytes) bytes."))
         }
-        guard !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "/" || $0 == "\\" }) else {
+        guard !decoded.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0x2F || $0 == 0x5C }) else {
             return .failure(.badRequest("The job id contains a control character or a slash."))
         }
-        let colon = decoded.firstIndex(of: ":")
+        let colon = decoded.utf8.firstIndex(of: 0x3A)
         let prefix = colon.map { String(decoded[..<$0]) }
         let header = vendorHeader?.trimmingASCIIWhitespace()
         let vendor: String
         let vendorJobID: String
         if let header, !header.isEmpty {
             if let prefix, let colon, prefix == header {
-                vendorJobID = String(decoded[decoded.index(after: colon)...])
+                vendorJobID = String(decoded[decoded.utf8.index(after: colon)...])
             } else if let prefix, known[prefix] != nil {
                 return .failure(.badRequest("Job-Vendor '\(header.prefix(64))' disagrees with the id's vendor '\(prefix)'."))
             } else {
@@ -321,7 +324,7 @@ struct JobReference: Equatable {
                 return .failure(.badRequest("The id must be '{vendor}:{vendorJobId}', or send the Job-Vendor header."))
             }
             vendor = prefix
-            vendorJobID = String(decoded[decoded.index(after: colon)...])
+            vendorJobID = String(decoded[decoded.utf8.index(after: colon)...])
         }
         guard known[vendor] != nil else {
             return .failure(.badRequest("Unknown vendor '\(vendor.prefix(64))' (known: \(known.keys.sorted().joined(separator: ", ")))."))
