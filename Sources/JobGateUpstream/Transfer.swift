@@ -69,9 +69,13 @@ final class Transfer {
         }
 
         // "Expect:" stops curl's automatic 100-continue round trip on larger bodies.
-        for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
+        for header in request.headers {
+            var line = header.name
+            line += ": "
+            line += header.value
             headerList = line.withCString { curl_slist_append(headerList, $0) }
         }
+        headerList = curl_slist_append(headerList, "Expect:")
         jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList)
 
         jg_easy_setopt_closesocket_callback(easy, curlCloseSocketCallback)

@@ -67,8 +67,10 @@ public final class UpstreamClient {
                      completion: @escaping (Result<UpstreamResponse, UpstreamFailure>) -> Void) -> UpstreamCallID {
         let id = nextID
         nextID += 1
-        let allowedSchemes = request.options.allowPlainHTTP ? ["https://", "http://"] : ["https://"]
-        guard allowedSchemes.contains(where: { request.url.lowercased().hasPrefix($0) }) else {
+        let url = request.url.utf8
+        let isAllowedScheme = asciiCaseInsensitiveEquals(url.prefix(8), "https://")
+            || request.options.allowPlainHTTP && asciiCaseInsensitiveEquals(url.prefix(7), "http://")
+        guard isAllowedScheme else {
             loop.schedule(afterNanoseconds: 0) { completion(.failure(.protocolNotAllowed)) }
             return UpstreamCallID(value: id)
         }
