@@ -9,7 +9,8 @@ final class Transfer {
     let completion: (Result<UpstreamResponse, UpstreamFailure>) -> Void
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var status = 0
-    private var headers: [(name: String, value: String)] = []
+    /// Field lines of the final response head, LF-separated (see `UpstreamResponse.headers`).
+    private var headerLines: [UInt8] = []
     private var body: [UInt8] = []
     private var exceededCap = false
     private var malformedHeader = false
@@ -108,7 +109,7 @@ final class Transfer {
         guard !line.isEmpty else { return }
         if line.starts(with: "HTTP/".utf8) {
             // A new status line (after a 1xx interim response) starts the header set again.
-            headers.removeAll()
+            headerLines.removeAll(keepingCapacity: true)
             guard let space = line.firstIndex(of: 0x20), space + 4 <= line.count,
                   line[(space + 1)..<(space + 4)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                 malformedHeader = true
@@ -117,11 +118,10 @@ final class Transfer {
             status = line[(space + 1)..<(space + 4)].reduce(0) { $0 * 10 + Int($1 - 0x30) }
             return
         }
-        guard let colon = line.firstIndex(of: 0x3A) else { return }
-        var valueStart = colon + 1
-        while valueStart < line.count, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
-        headers.append((name: String(decoding: line[..<colon], as: UTF8.self),
-                        value: String(decoding: line[valueStart...], as: UTF8.self)))
+        // A bare LF inside a line would split it in two when the lines are read back: such a line is dropped.
+        guard !line.contains(0x0A) else { return }
+        headerLines.append(contentsOf: line)
+        headerLines.append(0x0A)
     }
 
     func result(code: CURLcode) -> Result<UpstreamResponse, UpstreamFailure> {
@@ -153,7 +153,7 @@ final class Transfer {
         guard !malformedHeader, (100...599).contains(status) else { return .failure(.malformedResponse) }
         var version = 0
         jg_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
-        return .success(UpstreamResponse(status: status, headers: headers, body: body, timing: timing(),
+        return .success(UpstreamResponse(status: status, rawHeaderLines: headerLines, body: body, timing: timing(),
                                          httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1"))
     }
 

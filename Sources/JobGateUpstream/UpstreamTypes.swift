@@ -48,19 +48,56 @@ public struct UpstreamTiming: Sendable, Equatable {
 
 public struct UpstreamResponse: Sendable {
     public var status: Int
-    public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     public var timing: UpstreamTiming
     /// "1.1" or "2".
     public var httpVersion: String
+    /// A successful call rarely needs its headers (error summaries and retries do), so the client hands
+    /// over the raw field lines and they become strings only when asked for.
+    private var headerStorage: HeaderStorage
+
+    private enum HeaderStorage: Sendable {
+        case fields([(name: String, value: String)])
+        /// "name: value" lines, each ended by LF.
+        case rawLines([UInt8])
+    }
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
                 timing: UpstreamTiming = UpstreamTiming(), httpVersion: String = "1.1") {
         self.status = status
-        self.headers = headers
+        self.headerStorage = .fields(headers)
         self.body = body
         self.timing = timing
         self.httpVersion = httpVersion
+    }
+
+    init(status: Int, rawHeaderLines: [UInt8], body: [UInt8], timing: UpstreamTiming, httpVersion: String) {
+        self.status = status
+        self.headerStorage = .rawLines(rawHeaderLines)
+        self.body = body
+        self.timing = timing
+        self.httpVersion = httpVersion
+    }
+
+    public var headers: [(name: String, value: String)] {
+        get {
+            switch headerStorage {
+            case .fields(let fields): fields
+            case .rawLines(let lines): Self.fields(of: lines)
+            }
+        }
+        set { headerStorage = .fields(newValue) }
+    }
+
+    /// Lines without a colon are dropped; a value's leading blanks are not part of it.
+    private static func fields(of lines: [UInt8]) -> [(name: String, value: String)] {
+        lines.split(separator: 0x0A).compactMap { line in
+            guard let colon = line.firstIndex(of: 0x3A) else { return nil }
+            var valueStart = colon + 1
+            while valueStart < line.endIndex, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
+            return (name: String(decoding: line[..<colon], as: UTF8.self),
+                    value: String(decoding: line[valueStart...], as: UTF8.self))
+        }
     }
 
     /// The first value of a response header (case-insensitive).
