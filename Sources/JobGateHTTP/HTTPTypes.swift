@@ -35,6 +35,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// For the parser, which lower-cases names as it reads them.
     mutating func appendLowercased(name: String, value: String) {
+        if fields.isEmpty { fields.reserveCapacity(8) }
         fields.append((name: name, value: value))
     }
 

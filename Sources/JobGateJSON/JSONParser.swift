@@ -136,7 +136,8 @@ struct JSONScanner {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object = JSONObject()
+        // Vendor job objects run to a dozen members: growing 1, 2, 4, 8, 16 would cost five allocations.
+        var object = JSONObject(reservingCapacity: 8)
         var seen = Set<String>()
         skipWhitespace()
         if index < bytes.count && bytes[index] == 0x7D {

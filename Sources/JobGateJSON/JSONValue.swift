@@ -47,6 +47,11 @@ public struct JSONObject: Sendable, Equatable, Sequence {
 
     public init() {}
 
+    /// Room for `capacity` members before the storage has to grow.
+    public init(reservingCapacity capacity: Int) {
+        members.reserveCapacity(capacity)
+    }
+
     /// Later duplicates replace earlier ones (the parser itself rejects duplicates).
     public init(_ members: [(String, JSONValue)]) {
         for (key, value) in members { self[key] = value }
@@ -95,7 +100,9 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
     }
 }
 
-public indirect enum JSONValue: Sendable, Equatable {
+/// Not `indirect`: arrays and objects already hold their elements out of line, and boxing every value would
+/// cost an allocation per string, number and bool.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(JSONNumber)

@@ -120,6 +120,7 @@ final class Transfer {
         }
         // A bare LF inside a line would split it in two when the lines are read back: such a line is dropped.
         guard !line.contains(0x0A) else { return }
+        if headerLines.isEmpty { headerLines.reserveCapacity(512) }
         headerLines.append(contentsOf: line)
         headerLines.append(0x0A)
     }

@@ -11,7 +11,7 @@ public enum Normalizer {
     public static func job(from body: JSONValue, vendorJobID: String, mapping: VendorMapping) -> JSONValue? {
         guard let jobValue = mapping.response.job.value(in: body), jobValue.objectValue != nil else { return nil }
         var rest = jobValue
-        var job = JSONObject()
+        var job = JSONObject(reservingCapacity: 16)
         var id = vendorJobID
         if let pointer = mapping.response.id, let value = pointer.value(in: jobValue) {
             id = value.stringValue ?? value.numberValue?.literal ?? vendorJobID

@@ -21,6 +21,23 @@ public enum CanonicalField: String, CaseIterable, Sendable {
         }
     }
 
+    /// A raw-value enum hashes its raw string by default (SipHash over the name); fields are dictionary keys
+    /// on every request, so they hash their position instead.
+    public func hash(into hasher: inout Hasher) {
+        let position = switch self {
+        case .name: 0
+        case .description: 1
+        case .dueAt: 2
+        case .goalQuantity: 3
+        case .plannedDurationMinutes: 4
+        case .reference: 5
+        case .orderNumber: 6
+        case .contactPersonId: 7
+        case .customFields: 8
+        }
+        hasher.combine(position)
+    }
+
     /// Whether `null` (unset) is meaningful for the field at all; a vendor may still refuse it.
     var isNullable: Bool {
         switch self {
