@@ -281,9 +281,20 @@ struct RequestIDGenerator {
         prefix = String(random, radix: 16).leftPadded(to: 16) + "-"
     }
 
+    /// The prefix, then the counter in lower-case hex, zero-padded to 8 digits.
     mutating func next() -> String {
         counter &+= 1
-        return prefix + String(counter, radix: 16).leftPadded(to: 8)
+        let hex: StaticString = "0123456789abcdef"
+        let digitCount = max(8, (64 - counter.leadingZeroBitCount + 3) / 4)
+        return String(unsafeUninitializedCapacity: prefix.utf8.count + digitCount) { buffer in
+            var offset = 0
+            for byte in prefix.utf8 { buffer[offset] = byte; offset += 1 }
+            for digit in (0..<digitCount).reversed() {
+                buffer[offset] = hex.utf8Start[Int(truncatingIfNeeded: counter >> UInt64(digit * 4)) & 0xF]
+                offset += 1
+            }
+            return offset
+        }
     }
 
     /// A caller's X-Request-Id is echoed only when it is short and plain, so it cannot inject into logs or headers.

@@ -70,11 +70,16 @@ final class Transfer {
         }
 
         // "Expect:" stops curl's automatic 100-continue round trip on larger bodies.
+        // One scratch buffer for every "name: value" line; curl copies each.
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
         for header in request.headers {
-            var line = header.name
-            line += ": "
-            line += header.value
-            headerList = line.withCString { curl_slist_append(headerList, $0) }
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: header.name.utf8)
+            line.append(contentsOf: [0x3A, 0x20])
+            line.append(contentsOf: header.value.utf8)
+            line.append(0)
+            headerList = line.withUnsafeBytes { curl_slist_append(headerList, $0.baseAddress?.assumingMemoryBound(to: CChar.self)) }
         }
         headerList = curl_slist_append(headerList, "Expect:")
         jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList)
