@@ -180,10 +180,13 @@ public final class UpstreamClient {
         timer = nil
         guard milliseconds >= 0 else { return }
         // curl must not be re-entered from its own callback: act from the loop, even for a 0 ms timeout.
-        timer = loop.schedule(afterNanoseconds: UInt64(milliseconds) * 1_000_000) { [unowned self] in
-            timer = nil
-            socketAction(CURL_SOCKET_TIMEOUT, 0)
-        }
+        timer = loop.schedule(afterNanoseconds: UInt64(milliseconds) * 1_000_000, timerFired)
+    }
+
+    /// Made once: curl resets its timer a few times per call, and a fresh closure each time is an allocation.
+    private lazy var timerFired: () -> Void = { [unowned self] in
+        timer = nil
+        socketAction(CURL_SOCKET_TIMEOUT, 0)
     }
 }
 

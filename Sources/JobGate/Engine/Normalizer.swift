@@ -25,11 +25,13 @@ public enum Normalizer {
             job[field.rawValue] = canonicalValue(value, spec)
             spec.from.remove(from: &rest)
         }
-        for (key, stamp) in [("createdAt", mapping.response.createdAt), ("updatedAt", mapping.response.updatedAt)] {
-            guard let stamp, let value = stamp.pointer.value(in: jobValue) else { continue }
+        func copyTimestamp(_ key: String, _ stamp: (pointer: JSONPointer, format: FieldMapping.Format)?) {
+            guard let stamp, let value = stamp.pointer.value(in: jobValue) else { return }
             if let text = timestamp(value, stamp.format) { job[key] = .string(text) }
             stamp.pointer.remove(from: &rest)
         }
+        copyTimestamp("createdAt", mapping.response.createdAt)
+        copyTimestamp("updatedAt", mapping.response.updatedAt)
         // vendorData speaks the names callers use in vendorFields, so what they send is what they read.
         var vendorData = JSONObject()
         for (name, spec) in mapping.vendorFields {

@@ -101,17 +101,14 @@ final class UpdateExecution {
             return finish(.success(lastJSON))
         }
         if attempt == 0 { callStarted = monotonicNanoseconds() }
-        withCredentials { [self] result in
+        // Only token-exchange vendors wait for a credential; the rest go straight to the call.
+        guard let tokens = runtime.tokens else { return send(sequence[index], index: index, token: nil) }
+        tokens.token(using: client, timeout: options.timeoutSeconds) { [self] result in
             switch result {
             case .failure(let problem): finish(.failure(problem))
             case .success(let token): send(sequence[index], index: index, token: token)
             }
         }
-    }
-
-    private func withCredentials(_ next: @escaping (Result<Secret?, Problem>) -> Void) {
-        guard let tokens = runtime.tokens else { return next(.success(nil)) }
-        tokens.token(using: client, timeout: options.timeoutSeconds) { result in next(result.map { $0 }) }
     }
 
 

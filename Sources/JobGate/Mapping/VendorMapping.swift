@@ -1,7 +1,9 @@
 import JobGateJSON
 
 /// One vendor's mapping file, parsed, interpolated and checked. Immutable; a reload builds a new one.
-public struct VendorMapping: Sendable {
+/// A class, not a struct: the flow reads it on every request, and copying two dozen fields (each retained)
+/// per use cost more than the one reference.
+public final class VendorMapping: Sendable {
     public let vendor: String
     public let displayName: String
     public let baseURL: String
@@ -29,6 +31,37 @@ public struct VendorMapping: Sendable {
     public let caFile: String?
     /// Environment variables whose emptiness leaves the vendor without credentials (503 until set).
     public let missingConfiguration: [String]
+
+    init(vendor: String, displayName: String, baseURL: String, auth: AuthScheme,
+         headers: [(name: String, value: String)], jobID: JobIDRule, timeoutSeconds: Double?,
+         rateLimit: RateLimit?, retry: RetryPolicy, maxConcurrent: Int, idempotencyKeyHeader: String?,
+         circuitBreaker: CircuitBreakerSettings, fields: [CanonicalField: FieldMapping],
+         vendorFields: [(name: String, mapping: VendorFieldMapping)], calls: [CallTemplate], read: CallTemplate?,
+         readAfterWrite: Bool, response: ResponseMapping, errors: ErrorMapping, adapter: String?, caFile: String?,
+         missingConfiguration: [String]) {
+        self.vendor = vendor
+        self.displayName = displayName
+        self.baseURL = baseURL
+        self.auth = auth
+        self.headers = headers
+        self.jobID = jobID
+        self.timeoutSeconds = timeoutSeconds
+        self.rateLimit = rateLimit
+        self.retry = retry
+        self.maxConcurrent = maxConcurrent
+        self.idempotencyKeyHeader = idempotencyKeyHeader
+        self.circuitBreaker = circuitBreaker
+        self.fields = fields
+        self.vendorFields = vendorFields
+        self.calls = calls
+        self.read = read
+        self.readAfterWrite = readAfterWrite
+        self.response = response
+        self.errors = errors
+        self.adapter = adapter
+        self.caFile = caFile
+        self.missingConfiguration = missingConfiguration
+    }
 
     public var allowPlainHTTP: Bool { baseURL.lowercased().hasPrefix("http://") }
     public var isConfigured: Bool { missingConfiguration.isEmpty }

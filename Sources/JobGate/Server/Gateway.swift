@@ -95,9 +95,11 @@ final class Gateway: HTTPHandler {
                 "bytesIn": .number(JSONNumber(Int64(bytesIn))), "bytesOut": .number(JSONNumber(Int64(response.body.count))),
             ]
             if let vendor = record.vendor { fields["vendor"] = .string(vendor) }
-            if !record.upstreamStatuses.isEmpty {
-                fields["upstreamStatuses"] = .array(record.upstreamStatuses.map { .string($0) })
-                fields["upstreamMs"] = .number(JSONNumber(literal: format3(record.upstreamSeconds * 1000)) ?? JSONNumber(0))
+            if !record.upstreamSteps.isEmpty {
+                let statuses = record.upstreamSteps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
+                let seconds = record.upstreamSteps.reduce(0) { $0 + $1.durationSeconds }
+                fields["upstreamStatuses"] = .array(statuses.map { .string($0) })
+                fields["upstreamMs"] = .number(JSONNumber(literal: format3(seconds * 1000)) ?? JSONNumber(0))
             }
             log.info("request", fields)
         }
@@ -108,9 +110,11 @@ final class Gateway: HTTPHandler {
     }
 
     static func json(_ status: Int, _ body: JSONValue) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [(name: "Content-Type", value: "application/json")],
-                     body: JSON.serialize(body))
+        HTTPResponse(status: status, headers: jsonContentType, body: JSON.serialize(body))
     }
+
+    /// Shared, so a response does not allocate its one header.
+    private static let jsonContentType = [(name: "Content-Type", value: "application/json")]
 }
 
 /// The problem `instance`: the request path, bounded (an attacker's 10 KB path is not echoed whole).
@@ -121,8 +125,8 @@ func instance(_ request: HTTPRequest) -> String {
 /// What the access log and metrics learn about one request while it is handled. Loop-confined.
 final class RequestRecord {
     var vendor: String?
-    var upstreamStatuses: [String] = []
-    var upstreamSeconds = 0.0
+    /// The vendor calls made, formatted only if the access log is written.
+    var upstreamSteps: [StepRecord] = []
 }
 
 /// A number with three decimals, without Foundation's formatter.

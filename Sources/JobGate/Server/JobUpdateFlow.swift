@@ -154,8 +154,7 @@ struct JobUpdateFlow {
             redactor: state.redactor, metrics: metrics
         ) { outcome in
             prepared.runtime.leave()
-            record.upstreamStatuses = outcome.steps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
-            record.upstreamSeconds = outcome.steps.reduce(0) { $0 + $1.durationSeconds }
+            record.upstreamSteps = outcome.steps
             switch outcome.result {
             case .failure(let problem):
                 responder.respond(problem.response(instance: requestPath, requestID: responder.requestID))
