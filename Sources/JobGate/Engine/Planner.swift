@@ -8,8 +8,10 @@ public struct PlannedCall: Sendable {
     public let headers: [(name: String, value: String)]
     public let body: JSONValue?
     public let idempotent: Bool
+    /// The patch fields this call applies.
+    let carriedFields: [PatchField]
     /// The patch fields this call applies, as named in `errors`.
-    public let fields: [String]
+    public var fields: [String] { carriedFields.map(\.description) }
 
     public var bodyBytes: [UInt8] { body.map(JSON.serialize) ?? [] }
 }
@@ -26,8 +28,7 @@ public enum Planner {
             case .value: carried.first.map { upstreamValue($0.field, $0.value, mapping) }
             case .object: objectBody(carried, mapping)
             }
-            return call(template, vendorJobID: vendorJobID, mapping: mapping, body: body,
-                        fields: carried.map(\.field.description))
+            return call(template, vendorJobID: vendorJobID, mapping: mapping, body: body, fields: carried.map(\.field))
         }
     }
 
@@ -37,15 +38,17 @@ public enum Planner {
     }
 
     private static func call(_ template: CallTemplate, vendorJobID: String, mapping: VendorMapping, body: JSONValue?,
-                             fields: [String]) -> PlannedCall {
+                             fields: [PatchField]) -> PlannedCall {
         var base = mapping.baseURL
         while base.utf8.last == 0x2F { base.removeLast() }
         let path = template.pathParts.joined(separator: percentEncoded(vendorJobID))
-        var headers: [(name: String, value: String)] = [(name: "Accept", value: "application/json")]
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(2 + mapping.headers.count)
+        headers.append((name: "Accept", value: "application/json"))
         if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
         headers += mapping.headers
         return PlannedCall(name: template.name, method: template.method, url: base + path, headers: headers,
-                           body: body, idempotent: template.idempotent, fields: fields)
+                           body: body, idempotent: template.idempotent, carriedFields: fields)
     }
 
     private static func objectBody(_ members: [(field: PatchField, value: JSONValue)], _ mapping: VendorMapping) -> JSONValue {

@@ -130,8 +130,11 @@ final class UpdateExecution {
         let credentials = runtime.credentials(token: token)
         var url = call.url
         if let query = credentials.query { url += (url.contains("?") ? "&" : "?") + query }
-        let request = UpstreamRequest(method: call.method, url: url, headers: call.headers + extraHeaders + credentials.headers,
-                                      body: call.bodyBytes, options: options)
+        var headers = call.headers
+        headers.reserveCapacity(headers.count + extraHeaders.count + credentials.headers.count)
+        headers += extraHeaders
+        headers += credentials.headers
+        let request = UpstreamRequest(method: call.method, url: url, headers: headers, body: call.bodyBytes, options: options)
         let started = monotonicNanoseconds()
         inFlight = client.send(request) { [self] result in
             inFlight = nil
