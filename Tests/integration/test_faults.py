@@ -294,6 +294,28 @@ def test_stall_after_headers_is_504(start, bad, mode):
     assert_healthy(gateway)
 
 
+def test_caller_leaving_cancels_the_vendor_call(start, bad):
+    """A caller that hangs up mid-request frees its vendor call at once, not at the upstream timeout."""
+    upstream = bad("stall-headers")
+    gateway = start(LILT_BASE_URL=upstream.base_url)
+    body = json.dumps({"name": "Docs v2"}).encode()
+    caller = socket.create_connection((gateway.host, gateway.port))
+    caller.sendall(b"PATCH /jobs/" + LILT_JOB.encode() + b" HTTP/1.1\r\nHost: jobgate\r\n"
+                   b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    deadline = time.monotonic() + 5
+    while upstream.requests < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert upstream.requests == 1 and upstream.open_connections == 1
+    caller.close()
+    closed_at = time.monotonic()
+    while upstream.open_connections and time.monotonic() - closed_at < UPSTREAM_TIMEOUT + 1:
+        time.sleep(0.01)
+    assert upstream.open_connections == 0, "the vendor call outlived its caller"
+    assert time.monotonic() - closed_at < UPSTREAM_TIMEOUT / 2, "cancelled only by the upstream timeout"
+    upstream.mode = "ok"
+    assert_healthy(gateway)
+
+
 def test_tcp_reset_mid_body_is_502(start, bad):
     upstream = bad("rst-mid-body")
     gateway = start(LILT_BASE_URL=upstream.base_url)
