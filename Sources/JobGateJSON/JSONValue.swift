@@ -83,8 +83,10 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         members.contains { $0.key == key }
     }
 
-    /// Appends without the uniqueness check; only for the parser, which checked already.
-    mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
+    /// Appends a member whose key the caller knows is not present (the parser checked already; a builder
+    /// writing fixed, distinct names), skipping the search a subscript set does.
+    public mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
+        assert(!containsKey(key), "duplicate key \(key)")
         members.append((key, value))
     }
 

@@ -2,7 +2,7 @@ extension JSON {
     /// Compact JSON, members in order, numbers as their literal text.
     public static func serialize(_ value: JSONValue) -> [UInt8] {
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(256)
+        buffer.reserveCapacity(512) // a typical canonical Job fits; growing 256 → 512 was a copy per response
         serialize(value, into: &buffer)
         return buffer
     }

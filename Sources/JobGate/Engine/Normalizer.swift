@@ -10,25 +10,32 @@ public enum Normalizer {
     /// The canonical Job from a vendor's job representation; nil when the body does not hold one.
     public static func job(from body: JSONValue, vendorJobID: String, mapping: VendorMapping) -> JSONValue? {
         guard let jobValue = mapping.response.job.value(in: body), jobValue.objectValue != nil else { return nil }
+        // What is not mapped goes to vendorData. Top-level members a mapping reads are only noted (removing
+        // them from a copy would copy and shift the whole object); deeper ones are removed from `rest`.
         var rest = jobValue
+        var consumed: [String] = []
+        func consume(_ pointer: JSONPointer) {
+            if pointer.tokens.count == 1 { consumed.append(pointer.tokens[0]) } else { pointer.remove(from: &rest) }
+        }
+        // Keys below are fixed and distinct (id, vendor, canonical field names, timestamps, vendorData).
         var job = JSONObject(reservingCapacity: 16)
         var id = vendorJobID
         if let pointer = mapping.response.id, let value = pointer.value(in: jobValue) {
             id = value.stringValue ?? value.numberValue?.literal ?? vendorJobID
-            pointer.remove(from: &rest)
+            consume(pointer)
         }
-        job["id"] = .string(mapping.vendor + ":" + id)
-        job["vendor"] = .string(mapping.vendor)
-        job["vendorJobId"] = .string(id)
+        job.appendUnchecked("id", .string(mapping.vendor + ":" + id))
+        job.appendUnchecked("vendor", .string(mapping.vendor))
+        job.appendUnchecked("vendorJobId", .string(id))
         for field in CanonicalField.allCases {
             guard let spec = mapping.fields[field], let value = spec.from.value(in: jobValue) else { continue }
-            job[field.rawValue] = canonicalValue(value, spec)
-            spec.from.remove(from: &rest)
+            job.appendUnchecked(field.rawValue, canonicalValue(value, spec))
+            consume(spec.from)
         }
         func copyTimestamp(_ key: String, _ stamp: (pointer: JSONPointer, format: FieldMapping.Format)?) {
             guard let stamp, let value = stamp.pointer.value(in: jobValue) else { return }
-            if let text = timestamp(value, stamp.format) { job[key] = .string(text) }
-            stamp.pointer.remove(from: &rest)
+            if let text = timestamp(value, stamp.format) { job.appendUnchecked(key, .string(text)) }
+            consume(stamp.pointer)
         }
         copyTimestamp("createdAt", mapping.response.createdAt)
         copyTimestamp("updatedAt", mapping.response.updatedAt)
@@ -37,12 +44,12 @@ public enum Normalizer {
         for (name, spec) in mapping.vendorFields {
             guard let value = spec.from.value(in: jobValue) else { continue }
             vendorData[name] = vendorFieldValue(value, spec)
-            spec.from.remove(from: &rest)
+            consume(spec.from)
         }
-        for (key, value) in rest.objectValue ?? JSONObject() where vendorData[key] == nil {
+        for (key, value) in rest.objectValue ?? JSONObject() where !consumed.contains(key) && vendorData[key] == nil {
             vendorData[key] = value
         }
-        job["vendorData"] = .object(vendorData)
+        job.appendUnchecked("vendorData", .object(vendorData))
         return .object(job)
     }
 
