@@ -218,16 +218,12 @@ public struct HTTPRequestParser: Sendable {
         guard name.allSatisfy(isTokenByte) else {
             throw .badRequest("A header field name has a character that is not allowed (whitespace before the colon?).")
         }
-        var start = colon + 1
-        var end = line.count
-        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
-        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-        let value = line[start..<end]
+        let value = trimmingOWS(line[(colon + 1)...])
         for byte in value where !(byte == 0x09 || byte >= 0x20) || byte == 0x7F {
             throw .badRequest("A header field value has a control character.")
         }
         let lowercaseName = String(unsafeUninitializedCapacity: name.count) { out in
-            for (offset, byte) in name.enumerated() { out[offset] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+            for (offset, byte) in name.enumerated() { out[offset] = asciiLowercase(byte) }
             return name.count
         }
         return (lowercaseName, String(decoding: value, as: UTF8.self))
@@ -377,9 +373,6 @@ func isTokenByte(_ byte: UInt8) -> Bool {
 
 extension StringProtocol {
     public func trimmingASCIIWhitespace() -> String {
-        var slice = Substring(self)
-        while let c = slice.first, c == " " || c == "\t" { slice = slice.dropFirst() }
-        while let c = slice.last, c == " " || c == "\t" { slice = slice.dropLast() }
-        return String(slice)
+        String(decoding: trimmingOWS(Substring(self).utf8), as: UTF8.self)
     }
 }

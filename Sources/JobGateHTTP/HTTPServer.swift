@@ -323,7 +323,6 @@ private let statusLines: [Int: [UInt8]] = reasonPhrases.reduce(into: [:]) { line
     lines[entry.key] = Array("HTTP/1.1 \(entry.key) \(entry.value)\r\n".utf8)
 }
 
-
 /// Writes the status line and headers; framing headers are ours, so a handler cannot desynchronise them.
 func writeResponseHead(_ response: HTTPResponse, requestID: String, keepAlive: Bool, version: HTTPVersion,
                        date: [UInt8], into output: inout [UInt8]) {

@@ -168,11 +168,16 @@ public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowerc
     guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
     var index = 0
     for byte in bytes {
-        let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-        guard folded == lowercase.utf8Start[index] else { return false }
+        guard asciiLowercase(byte) == lowercase.utf8Start[index] else { return false }
         index += 1
     }
     return true
+}
+
+/// `byte` with A-Z folded to a-z; every other byte as it is.
+@inlinable
+public func asciiLowercase(_ byte: UInt8) -> UInt8 {
+    byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
 }
 
 @inline(__always)
@@ -180,7 +185,7 @@ func asciiLowercased(_ s: String) -> String {
     var needsChange = false
     for b in s.utf8 where b >= 0x41 && b <= 0x5A { needsChange = true; break }
     guard needsChange else { return s }
-    return String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+    return String(decoding: s.utf8.map(asciiLowercase), as: UTF8.self)
 }
 
 public let reasonPhrases: [Int: String] = [

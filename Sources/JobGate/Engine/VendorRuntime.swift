@@ -11,12 +11,9 @@ final class VendorRuntime: Sendable {
     let rateLimiter: RateLimiter?
     let breaker: CircuitBreaker
     private let callsInProgress = Atomic<Int>(0)
-    /// Decided once per mapping set rather than per call (it reads the base URL).
-    private let allowsPlainHTTP: Bool
 
     init(mapping: VendorMapping) {
         self.mapping = mapping
-        allowsPlainHTTP = mapping.allowPlainHTTP
         if case .token(let source) = mapping.auth, source.staticToken == nil, let exchange = source.exchange {
             tokens = TokenCache(vendor: mapping.vendor, exchange: exchange, allowPlainHTTP: mapping.allowPlainHTTP)
         } else {
@@ -42,7 +39,7 @@ final class VendorRuntime: Sendable {
     func options(defaultTimeout: Double) -> UpstreamOptions {
         var options = UpstreamOptions()
         options.timeoutSeconds = mapping.timeoutSeconds ?? defaultTimeout
-        options.allowPlainHTTP = allowsPlainHTTP
+        options.allowPlainHTTP = mapping.allowPlainHTTP
         options.caFile = mapping.caFile
         return options
     }

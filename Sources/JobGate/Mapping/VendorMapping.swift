@@ -1,3 +1,4 @@
+import JobGateHTTP
 import JobGateJSON
 
 /// One vendor's mapping file, parsed, interpolated and checked. Immutable; a reload builds a new one.
@@ -42,6 +43,7 @@ public final class VendorMapping: Sendable {
         self.vendor = vendor
         self.displayName = displayName
         self.baseURL = baseURL
+        self.allowPlainHTTP = asciiCaseInsensitiveEquals(baseURL.utf8.prefix(7), "http://")
         self.auth = auth
         self.headers = headers
         self.jobID = jobID
@@ -63,7 +65,8 @@ public final class VendorMapping: Sendable {
         self.missingConfiguration = missingConfiguration
     }
 
-    public var allowPlainHTTP: Bool { baseURL.lowercased().hasPrefix("http://") }
+    /// Plain http only for a base URL configured as http (local simulators); decided once, read per call.
+    public let allowPlainHTTP: Bool
     public var isConfigured: Bool { missingConfiguration.isEmpty }
 
     public func vendorField(_ name: String) -> VendorFieldMapping? {
