@@ -225,6 +225,13 @@ public func processEnvironment() -> [String: String] {
     return result
 }
 
+/// Wall-clock seconds since the Unix epoch, for what vendors state in wall-clock time (a JWT's `exp`).
+public func epochSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
 /// The current UTC time as RFC 3339 with milliseconds.
 public func rfc3339Now() -> String {
     var now = timespec()

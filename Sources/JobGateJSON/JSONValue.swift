@@ -39,6 +39,35 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var doubleValue: Double { Double(literal) ?? .nan }
+
+    /// The value when the number is an integer in JSON Schema's sense (a zero fraction counts: `14.0`,
+    /// `1.4e1`) and within ±2^53, computed from the digits, never through a Double.
+    public var exactSafeInteger: Int64? {
+        if let value = int64Value { return value.magnitude <= 1 << 53 ? value : nil }
+        var bytes = literal.utf8[...]
+        let negative = bytes.first == 0x2D
+        if negative { bytes = bytes.dropFirst() }
+        let mantissa = bytes.prefix { $0 != 0x65 && $0 != 0x45 }
+        let exponentText = bytes.dropFirst(mantissa.count + 1)
+        var exponent = 0
+        if !exponentText.isEmpty {
+            // Past ±20 the integer part is either more than 2^53 or the digits are all fraction.
+            guard let parsed = Int(String(decoding: exponentText, as: UTF8.self)), abs(parsed) <= 20 else { return nil }
+            exponent = parsed
+        }
+        let integerDigits = mantissa.prefix { $0 != 0x2E }
+        let digits = Array(integerDigits) + Array(mantissa.dropFirst(integerDigits.count + 1))
+        let point = integerDigits.count + exponent
+        guard point >= 0, digits.dropFirst(point).allSatisfy({ $0 == 0x30 }) else { return nil }
+        var value: Int64 = 0
+        for index in 0..<point {
+            let digit = index < digits.count ? Int64(digits[index] - 0x30) : 0
+            guard value <= (1 << 53) / 10 + 1 else { return nil }
+            value = value * 10 + digit
+        }
+        guard value <= 1 << 53 else { return nil }
+        return negative ? -value : value
+    }
 }
 
 /// Members in the order they were parsed or set; keys are unique.

@@ -70,7 +70,9 @@ final class MappingTests: XCTestCase {
         }
         XCTAssertEqual(set.vendors.keys.sorted(), ["bigchange", "bytenite", "deck", "lilt", "shopplanr"])
         XCTAssertFalse(try XCTUnwrap(set.vendors["deck"]).isConfigured)
-        XCTAssertTrue(try XCTUnwrap(set.vendors["shopplanr"]).isConfigured, "shopplanr's token is optional")
+        // Released Shop Planr requires a token on every job route: without login or token it is not configured.
+        XCTAssertEqual(try XCTUnwrap(set.vendors["shopplanr"]).missingConfiguration, ["SHOPPLANR_TOKEN", "SHOPPLANR_USERNAME", "SHOPPLANR_PIN"])
+        XCTAssertTrue(try XCTUnwrap(loadMappings(["SHOPPLANR_TOKEN": "static"]).vendors["shopplanr"]).isConfigured)
         XCTAssertEqual(set.vendors["deck"]?.baseURL, "https://live.deck.co/api/v1")
         XCTAssertTrue(try loadMappings().vendors.values.allSatisfy(\.isConfigured))
         XCTAssertTrue(try XCTUnwrap(loadMappings(sandboxEnvironment.merging(["BYTENITE_API_KEY": "", "BYTENITE_TOKEN": "static"]) { $1 }).vendors["bytenite"]).isConfigured)

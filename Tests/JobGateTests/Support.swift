@@ -12,7 +12,7 @@ let sandboxEnvironment: [String: String] = [
     "DECK_BASE_URL": "http://127.0.0.1:9101/api/v1", "DECK_CLIENT_ID": "client-1", "DECK_SECRET": "deck-secret-canary",
     "BIGCHANGE_BASE_URL": "http://127.0.0.1:9102/v1", "BIGCHANGE_TOKEN_URL": "http://127.0.0.1:9102/auth/tokens",
     "BIGCHANGE_CLIENT_ID": "bc-client", "BIGCHANGE_CLIENT_SECRET": "bc-secret-canary", "BIGCHANGE_CUSTOMER_ID": "42",
-    "SHOPPLANR_BASE_URL": "http://127.0.0.1:9103/api", "SHOPPLANR_TOKEN": "shop-token-canary",
+    "SHOPPLANR_BASE_URL": "http://127.0.0.1:9103/api", "SHOPPLANR_USERNAME": "sandbox", "SHOPPLANR_PIN": "2468-canary",
     "LILT_BASE_URL": "http://127.0.0.1:9104", "LILT_API_KEY": "lilt-key-canary",
     "BYTENITE_BASE_URL": "http://127.0.0.1:9105/v1/customer", "BYTENITE_AUTH_URL": "http://127.0.0.1:9105/v1/auth/access_token",
     "BYTENITE_API_KEY": "bytenite-key-canary",

@@ -63,8 +63,9 @@ public enum Normalizer {
             guard let array = value.arrayValue else { return value }
             var object = JSONObject()
             for element in array {
-                guard let key = element.objectValue?[spec.keyName] else { continue }
-                guard let name = key.stringValue ?? key.numberValue?.literal else { continue }
+                // An element the gateway cannot read a key from is left out rather than failing the answer.
+                guard let key = spec.keyFrom.lazy.compactMap({ $0.value(in: element) }).first,
+                      let name = key.stringValue ?? key.numberValue?.literal else { continue }
                 object[name] = element.objectValue?[spec.valueName] ?? .null
             }
             return .object(object)
@@ -116,7 +117,7 @@ extension Normalizer {
     /// Reads a vendor's error answer according to the mapping's error style.
     public static func summarize(_ response: UpstreamResponse, mapping: VendorMapping, redactor: Redactor) -> UpstreamErrorSummary {
         let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 32, maxBytes: 256 * 1024))
-        var summary = UpstreamErrorSummary(status: response.status, excerpt: excerpt(response.body, redactor))
+        var summary = UpstreamErrorSummary(status: response.status, excerpt: excerpt(response.body, parsed: body, redactor))
         let errors = mapping.errors
         func text(_ value: JSONValue?) -> String? {
             guard let value else { return nil }
@@ -145,8 +146,32 @@ extension Normalizer {
         summary.code = summary.code.map { bounded(redactor.scrub($0)) }
         summary.requestID = (response.header("x-request-id") ?? response.header("request-id") ?? summary.requestID)
             .map { bounded(redactor.scrub($0)) }
-        summary.retryAfterSeconds = response.header("retry-after").flatMap(retryAfterSeconds)
+        summary.retryAfterSeconds = retryAfter(response, mapping)
         return summary
+    }
+
+    /// The wait a vendor asks for: its Retry-After, else for a 429 the wait its docs state (mapping).
+    static func retryAfter(_ response: UpstreamResponse, _ mapping: VendorMapping) -> Int? {
+        if let seconds = response.header("retry-after").flatMap(retryAfterSeconds) { return seconds }
+        return response.status == 429 ? mapping.errors.defaultRetryAfterSeconds : nil
+    }
+
+    /// The Job as far as the gateway knows it when a write landed but the job could not be read back: the
+    /// identity and what the patch set, in canonical form.
+    public static func job(from patch: ValidatedPatch, vendorJobID: String, mapping: VendorMapping) -> JSONValue {
+        var job = JSONObject(reservingCapacity: 16)
+        job.appendUnchecked("id", .string(mapping.vendor + ":" + vendorJobID))
+        job.appendUnchecked("vendor", .string(mapping.vendor))
+        job.appendUnchecked("vendorJobId", .string(vendorJobID))
+        var vendorData = JSONObject()
+        for (field, value) in patch.members {
+            switch field {
+            case .canonical(let canonical): job.appendUnchecked(canonical.rawValue, value)
+            case .vendor(let name): vendorData[name] = value
+            }
+        }
+        job.appendUnchecked("vendorData", .object(vendorData))
+        return .object(job)
     }
 
     /// The canonical name for an upstream field name (case-insensitive, ASP.NET's "$." prefix ignored).
@@ -178,9 +203,21 @@ extension Normalizer {
         return nil
     }
 
-    static func excerpt(_ body: [UInt8], _ redactor: Redactor) -> String {
+    /// Members of an error body that describe the vendor's own deployment (Nitro's `url` is its internal
+    /// address, a `stack` its code), not the caller's request: never passed on.
+    static let internalMembers: Set<String> = ["url", "stack", "stackTrace", "trace"]
+
+    static func excerpt(_ body: [UInt8], parsed: JSONValue?, _ redactor: Redactor) -> String {
+        // A JSON body is passed on compact (no vendor pretty-printing eating the budget), without internals.
+        var compact = body
+        if case .object(var object)? = parsed {
+            for key in object.keys where internalMembers.contains(key) { object[key] = nil }
+            compact = JSON.serialize(.object(object))
+        } else if let parsed {
+            compact = JSON.serialize(parsed)
+        }
         // The whole body is scrubbed before it is cut, for the same reason.
-        let scrubbed = redactor.scrub(body)
+        let scrubbed = redactor.scrub(compact)
         let text = String(decoding: scrubbed.prefix(excerptLimit), as: UTF8.self)
         let printable = String(text.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" ? " " : Character($0) })
         return printable + (scrubbed.count > excerptLimit ? "…" : "")

@@ -33,7 +33,11 @@ public enum PatchValidator {
                     fieldErrors = FieldErrors()
                     fieldErrors.add(key, "not supported by vendor '\(mapping.vendor)'")
                 }
-                if fieldErrors.isEmpty { patch.append(.canonical(field), value) } else { errors.merge(fieldErrors) }
+                if fieldErrors.isEmpty {
+                    patch.append(.canonical(field), CanonicalValidation.normalized(field, value))
+                } else {
+                    errors.merge(fieldErrors)
+                }
             } else if readOnlyJobMembers.contains(key) {
                 errors.add(key, "is read-only")
             } else {
@@ -77,6 +81,8 @@ public enum PatchValidator {
             }
             if let problem = typeProblem(member, spec) {
                 errors.add(field.description, problem)
+            } else if spec.type == .integer, let integer = CanonicalValidation.safeInteger(member) {
+                patch.append(field, .number(JSONNumber(integer)))
             } else {
                 patch.append(field, member)
             }

@@ -8,18 +8,57 @@ public struct PlannedCall: Sendable {
     public let headers: [(name: String, value: String)]
     public let body: JSONValue?
     public let idempotent: Bool
+    public let purpose: Purpose
+    /// The body holds only the patch's part: before sending, each of the call's fields is merged into its
+    /// current value from the merge-base read (see `Planner.merged`).
+    public let mergesWithRead: Bool
     /// The patch fields this call applies.
     let carriedFields: [PatchField]
     /// The patch fields this call applies, as named in `errors`.
     public var fields: [String] { carriedFields.map(\.description) }
 
     public var bodyBytes: [UInt8] { body.map(JSON.serialize) ?? [] }
+
+    public enum Purpose: Sendable, Equatable {
+        /// Changes the job.
+        case write
+        /// Reads the job before any write, for calls whose parts the vendor replaces whole.
+        case mergeBase
+        /// Reads the job after writes that answer without it.
+        case readBack
+        /// Reads the job for a patch that changes nothing.
+        case read
+    }
+
+    public var isRead: Bool { purpose != .write }
 }
 
 /// Pure translation of a validated patch into the vendor's calls, in the mapping's order.
 public enum Planner {
+    /// Every call an update makes, in order: the merge-base read if a write needs one, the writes, and the
+    /// read-back unless the caller asked for a minimal answer. A patch that changes nothing (RFC 7396: `{}`)
+    /// writes nothing and reads the current job instead; nil when the vendor cannot read either.
+    public static func update(_ patch: ValidatedPatch, vendorJobID: String, mapping: VendorMapping,
+                              returnMinimal: Bool) -> [PlannedCall]? {
+        let writes = plan(patch, vendorJobID: vendorJobID, mapping: mapping)
+        guard !writes.isEmpty else {
+            return read(vendorJobID: vendorJobID, mapping: mapping, purpose: .read).map { [$0] }
+        }
+        var calls: [PlannedCall] = []
+        if writes.contains(where: \.mergesWithRead), let base = read(vendorJobID: vendorJobID, mapping: mapping, purpose: .mergeBase) {
+            calls.append(base)
+        }
+        calls += writes
+        if mapping.readAfterWrite && !returnMinimal, let readBack = read(vendorJobID: vendorJobID, mapping: mapping, purpose: .readBack) {
+            calls.append(readBack)
+        }
+        return calls
+    }
+
+    /// The write calls for a patch, in the mapping's order; none for an empty patch.
     public static func plan(_ patch: ValidatedPatch, vendorJobID: String, mapping: VendorMapping) -> [PlannedCall] {
-        mapping.calls.compactMap { template in
+        guard !patch.members.isEmpty else { return [] }
+        return mapping.calls.compactMap { template in
             let carried = patch.members.filter { template.fields?.contains($0.field) ?? true }
             // A call limited to some fields is made only when one of them is present (bytenite's parts).
             if template.fields != nil && carried.isEmpty { return nil }
@@ -28,17 +67,45 @@ public enum Planner {
             case .value: carried.first.map { upstreamValue($0.field, $0.value, mapping) }
             case .object: objectBody(carried, mapping)
             }
-            return call(template, vendorJobID: vendorJobID, mapping: mapping, body: body, fields: carried.map(\.field))
+            return call(template, vendorJobID: vendorJobID, mapping: mapping, body: body, fields: carried.map(\.field),
+                        purpose: .write)
         }
     }
 
-    /// The read-back call (GET of the job), if the mapping has one.
-    public static func read(vendorJobID: String, mapping: VendorMapping) -> PlannedCall? {
-        mapping.read.map { call($0, vendorJobID: vendorJobID, mapping: mapping, body: nil, fields: []) }
+    /// The vendor's read call (GET of the job), if the mapping has one.
+    public static func read(vendorJobID: String, mapping: VendorMapping, purpose: PlannedCall.Purpose = .readBack) -> PlannedCall? {
+        mapping.read.map { call($0, vendorJobID: vendorJobID, mapping: mapping, body: nil, fields: [], purpose: purpose) }
+    }
+
+    /// A call's body with the patch merged into the job's current parts (RFC 7396), so members the patch
+    /// leaves out keep their values where the vendor replaces a part whole. Every field the call sends is
+    /// sent, patched or not: a part missing from the body would be reset too.
+    public static func merged(_ call: PlannedCall, currentJob: JSONValue, mapping: VendorMapping) -> JSONValue? {
+        guard call.mergesWithRead, let template = mapping.calls.first(where: { $0.name == call.name }) else { return call.body }
+        let fields = template.fields ?? call.carriedFields
+        func current(_ field: PatchField) -> JSONValue? { readPointer(field, mapping)?.value(in: currentJob) }
+        func patched(_ field: PatchField) -> JSONValue? {
+            let base = current(field)
+            guard let patch = call.body.flatMap({ body in
+                template.body == .value ? body : targetPointer(field, mapping)?.value(in: body)
+            }), call.carriedFields.contains(field) else { return base }
+            return JSONMergePatch.apply(patch, to: base ?? .null)
+        }
+        switch template.body {
+        case .none: return nil
+        case .value: return fields.first.flatMap(patched)
+        case .object:
+            var body = JSONValue.object(JSONObject())
+            for field in fields {
+                guard let value = patched(field), let pointer = targetPointer(field, mapping) else { continue }
+                pointer.set(value, in: &body)
+            }
+            return body
+        }
     }
 
     private static func call(_ template: CallTemplate, vendorJobID: String, mapping: VendorMapping, body: JSONValue?,
-                             fields: [PatchField]) -> PlannedCall {
+                             fields: [PatchField], purpose: PlannedCall.Purpose) -> PlannedCall {
         var base = mapping.baseURL
         while base.utf8.last == 0x2F { base.removeLast() }
         let path = template.pathParts.joined(separator: percentEncoded(vendorJobID))
@@ -48,7 +115,8 @@ public enum Planner {
         if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
         headers += mapping.headers
         return PlannedCall(name: template.name, method: template.method, url: base + path, headers: headers,
-                           body: body, idempotent: template.idempotent, carriedFields: fields)
+                           body: body, idempotent: template.idempotent, purpose: purpose,
+                           mergesWithRead: template.mergesWithRead, carriedFields: fields)
     }
 
     private static func objectBody(_ members: [(field: PatchField, value: JSONValue)], _ mapping: VendorMapping) -> JSONValue {
@@ -64,6 +132,13 @@ public enum Planner {
         switch field {
         case .canonical(let canonical): mapping.fields[canonical]?.to
         case .vendor(let name): mapping.vendorField(name)?.to
+        }
+    }
+
+    private static func readPointer(_ field: PatchField, _ mapping: VendorMapping) -> JSONPointer? {
+        switch field {
+        case .canonical(let canonical): mapping.fields[canonical]?.from
+        case .vendor(let name): mapping.vendorField(name)?.from
         }
     }
 

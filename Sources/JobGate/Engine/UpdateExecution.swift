@@ -44,11 +44,14 @@ final class UpdateExecution {
     struct Outcome {
         var result: Result<JSONValue?, Problem>
         var steps: [StepRecord]
+        /// The writes landed but reading the job back failed: the answer is still a success, and says why
+        /// the job in it is only what the gateway knows.
+        var readBackFailure: Problem?
     }
 
     private let runtime: VendorRuntime
     private let client: UpstreamClient
-    /// The planned calls, then the read-back if there is one.
+    /// Every call of the update in order (see `Planner.update`).
     private let sequence: [PlannedCall]
     private let extraHeaders: [(name: String, value: String)]
     private let options: UpstreamOptions
@@ -59,6 +62,8 @@ final class UpdateExecution {
     private let completion: (Outcome) -> Void
     private var steps: [StepRecord] = []
     private var lastJSON: JSONValue?
+    /// The job as the merge-base read found it, for writes whose parts the vendor replaces whole.
+    private var currentJob: JSONValue?
     private var inFlight: UpstreamCallID?
     private var refetchedToken = false
     private var finished = false
@@ -68,12 +73,12 @@ final class UpdateExecution {
     /// When the call in progress was first tried: its retries and their waits share its timeout.
     private var callStarted: UInt64 = 0
 
-    init(runtime: VendorRuntime, client: UpstreamClient, calls: [PlannedCall], read: PlannedCall?,
+    init(runtime: VendorRuntime, client: UpstreamClient, calls: [PlannedCall],
          extraHeaders: [(name: String, value: String)], options: UpstreamOptions, deadline: UInt64?,
          redactor: Redactor, metrics: Metrics, completion: @escaping (Outcome) -> Void) {
         self.runtime = runtime
         self.client = client
-        self.sequence = read.map { calls + [$0] } ?? calls
+        self.sequence = calls
         self.extraHeaders = extraHeaders
         self.options = options
         self.deadline = deadline
@@ -134,7 +139,11 @@ final class UpdateExecution {
         headers.reserveCapacity(headers.count + extraHeaders.count + credentials.headers.count)
         headers += extraHeaders
         headers += credentials.headers
-        let request = UpstreamRequest(method: call.method, url: url, headers: headers, body: call.bodyBytes, options: options)
+        var body = call.bodyBytes
+        if call.mergesWithRead, let currentJob {
+            body = Planner.merged(call, currentJob: currentJob, mapping: runtime.mapping).map(JSON.serialize) ?? []
+        }
+        let request = UpstreamRequest(method: call.method, url: url, headers: headers, body: body, options: options)
         let started = monotonicNanoseconds()
         inFlight = client.send(request) { [self] result in
             inFlight = nil
@@ -146,7 +155,7 @@ final class UpdateExecution {
     private func handle(_ result: Result<UpstreamResponse, UpstreamFailure>, call: PlannedCall, index: Int,
                         token: Secret?, duration: Double) {
         guard !finished else { return }
-        let isWrite = call.method != "GET"
+        let isWrite = call.purpose == .write
         var failureKind: String?
         var status: Int?
         switch result {
@@ -176,15 +185,24 @@ final class UpdateExecution {
         case .failure(let failure):
             steps.append(StepRecord(name: call.name, method: call.method, status: nil, error: failure.kind,
                                     applied: false, durationSeconds: duration))
-            finish(.failure(UpstreamProblems.problem(for: failure, vendor: vendor, isWrite: isWrite)))
+            fail(UpstreamProblems.problem(for: failure, vendor: vendor, isWrite: isWrite), in: call)
         case .success(let response) where (200..<300).contains(response.status):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
                                     applied: isWrite, durationSeconds: duration))
             if !response.body.isEmpty {
                 guard let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 64)) else {
-                    return finish(.failure(UpstreamProblems.malformedBody(vendor: vendor)))
+                    return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
                 }
-                lastJSON = body
+                if call.purpose == .mergeBase {
+                    guard let job = runtime.mapping.response.job.value(in: body), job.objectValue != nil else {
+                        return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
+                    }
+                    currentJob = job
+                } else {
+                    lastJSON = body
+                }
+            } else if call.purpose == .mergeBase {
+                return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
             }
             attempt = 0
             attempts = []
@@ -193,8 +211,15 @@ final class UpdateExecution {
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
                                     applied: false, durationSeconds: duration))
             let summary = Normalizer.summarize(response, mapping: runtime.mapping, redactor: redactor)
-            finish(.failure(UpstreamProblems.problem(for: summary, vendor: vendor)))
+            fail(UpstreamProblems.problem(for: summary, vendor: vendor), in: call)
         }
+    }
+
+    /// A failed read-back does not undo the writes before it: the update is answered as the success it
+    /// was, with the reason the job could not be read. Any other failure ends the update with its problem.
+    private func fail(_ problem: Problem, in call: PlannedCall) {
+        guard call.purpose == .readBack, steps.contains(where: \.applied) else { return finish(.failure(problem)) }
+        finish(.success(lastJSON), readBackFailure: problem)
     }
 
     /// Seconds to wait before trying the call again, or nil when it must not be repeated: it is not
@@ -214,7 +239,7 @@ final class UpdateExecution {
             }
         case .success(let response):
             guard [429, 502, 503, 504].contains(response.status) else { return nil }
-            if let seconds = response.header("retry-after").flatMap(Normalizer.retryAfterSeconds) {
+            if let seconds = Normalizer.retryAfter(response, runtime.mapping) {
                 retryAfter = Double(seconds)
             }
         }
@@ -235,7 +260,7 @@ final class UpdateExecution {
         return problem
     }
 
-    private func finish(_ result: Result<JSONValue?, Problem>) {
+    private func finish(_ result: Result<JSONValue?, Problem>, readBackFailure: Problem? = nil) {
         guard !finished else { return }
         finished = true
         var result = result
@@ -255,6 +280,6 @@ final class UpdateExecution {
             }
             result = .failure(problem)
         }
-        completion(Outcome(result: result, steps: steps))
+        completion(Outcome(result: result, steps: steps, readBackFailure: readBackFailure))
     }
 }

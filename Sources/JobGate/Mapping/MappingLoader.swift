@@ -162,7 +162,7 @@ struct MappingReader {
                 report("/timeoutSeconds", "must be a number of seconds in (0, 300]")
             }
         }
-        let rateLimit = readRateLimit(object["rateLimit"], at: "/rateLimit")
+        let rateLimits = readRateLimits(object["rateLimit"], at: "/rateLimit")
         let retry = readRetry(object["retry"], at: "/retry")
         let breaker = readCircuitBreaker(object["circuitBreaker"], at: "/circuitBreaker")
         var maxConcurrent = 256
@@ -188,6 +188,9 @@ struct MappingReader {
         let read = object["read"].flatMap { readCall($0, at: "/read", fields: fields, vendorFields: vendorFields) }
         let readAfterWrite = object["readAfterWrite"]?.boolValue ?? false
         if readAfterWrite && read == nil { report("/readAfterWrite", "needs a 'read' call") }
+        for (index, call) in calls.enumerated() where call.mergesWithRead && read == nil {
+            report("/calls/\(index)/mergeWithRead", "needs a 'read' call to merge with")
+        }
         let response = readResponse(object["response"], at: "/response")
         let errors = readErrors(object["errors"], at: "/errors")
         let adapter = string(object, "adapter", at: "")
@@ -204,7 +207,7 @@ struct MappingReader {
         }
         return VendorMapping(
             vendor: vendorID, displayName: string(object, "displayName", at: "") ?? vendorID, baseURL: baseURL,
-            auth: auth, headers: headers, jobID: jobID, timeoutSeconds: timeout, rateLimit: rateLimit, retry: retry, maxConcurrent: maxConcurrent, idempotencyKeyHeader: idempotencyHeader, circuitBreaker: breaker,
+            auth: auth, headers: headers, jobID: jobID, timeoutSeconds: timeout, rateLimits: rateLimits, retry: retry, maxConcurrent: maxConcurrent, idempotencyKeyHeader: idempotencyHeader, circuitBreaker: breaker,
             fields: fields, vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
             response: response, errors: errors, adapter: adapter, caFile: caFile, missingConfiguration: missing)
     }
@@ -267,7 +270,8 @@ struct MappingReader {
                 header: string(object, "header", at: path) ?? "Authorization",
                 prefix: object["prefix"]?.stringValue ?? "Bearer "))
         case "tokenExchange":
-            allowOnly(["scheme", "staticToken", "url", "body", "tokenPointer", "expiresInPointer", "header", "prefix"], in: object, at: path)
+            allowOnly(["scheme", "staticToken", "url", "body", "tokenPointer", "expiresInPointer", "expiry", "renewUrl", "header", "prefix"],
+                      in: object, at: path)
             var unsetStatic: [String] = [], unsetExchange: [String] = []
             let staticToken = credential(object, "staticToken", at: path + "/staticToken", unset: &unsetStatic, required: false)
             let url = interpolated(object, "url", at: path + "/url", required: true) ?? ""
@@ -280,11 +284,21 @@ struct MappingReader {
             }
             let tokenPointer = pointer(object, "tokenPointer", at: path) ?? JSONPointer("/token")!
             let expiresPointer = pointer(object, "expiresInPointer", at: path)
+            var lifetime = JSONTokenExchange.Lifetime.expiresIn(expiresPointer)
+            switch string(object, "expiry", at: path) {
+            case nil, "expiresIn": break
+            case "jwt":
+                lifetime = .jwtExpiry
+                if expiresPointer != nil { report(path + "/expiresInPointer", "does not apply with \"expiry\": \"jwt\"") }
+            default: report(path + "/expiry", "must be expiresIn or jwt")
+            }
+            let renewURL = interpolated(object, "renewUrl", at: path + "/renewUrl", required: false)
+            if let renewURL { checkURL(renewURL, at: path + "/renewUrl") }
             if staticToken.isEmpty && !unsetExchange.isEmpty { missing += unsetStatic + unsetExchange }
             return .token(TokenSource(
                 staticToken: staticToken.isEmpty ? nil : staticToken,
-                exchange: .jsonExchange(url: url, body: body, tokenPointer: tokenPointer.description,
-                                        expiresInPointer: expiresPointer?.description),
+                exchange: .jsonExchange(JSONTokenExchange(url: url, body: body, tokenPointer: tokenPointer,
+                                                          lifetime: lifetime, renewURL: renewURL)),
                 header: string(object, "header", at: path) ?? "Authorization",
                 prefix: object["prefix"]?.stringValue ?? ""))
         default:
@@ -293,8 +307,15 @@ struct MappingReader {
         }
     }
 
-    private mutating func readRateLimit(_ value: JSONValue?, at path: String) -> RateLimit? {
-        guard let value else { return nil }
+    /// One window as an object, or several as an array of them.
+    private mutating func readRateLimits(_ value: JSONValue?, at path: String) -> [RateLimit] {
+        guard let value else { return [] }
+        guard let list = value.arrayValue else { return readRateLimit(value, at: path).map { [$0] } ?? [] }
+        if list.isEmpty { report(path, "needs at least one window") }
+        return list.enumerated().compactMap { index, window in readRateLimit(window, at: "\(path)/\(index)") }
+    }
+
+    private mutating func readRateLimit(_ value: JSONValue, at path: String) -> RateLimit? {
         guard let object = objectValue(value, at: path) else { return nil }
         allowOnly(["requests", "perSeconds"], in: object, at: path)
         guard let requests = object["requests"]?.numberValue?.int64Value, requests > 0,
@@ -351,7 +372,7 @@ struct MappingReader {
                 continue
             }
             guard let spec = objectValue(member, at: here) else { continue }
-            allowOnly(["to", "from", "format", "keyName", "valueName", "keyType", "nullable"], in: spec, at: here)
+            allowOnly(["to", "from", "format", "keyName", "keyFrom", "valueName", "keyType", "nullable"], in: spec, at: here)
             guard let to = pointer(spec, "to", at: here, required: true) else { continue }
             var format = FieldMapping.Format.plain
             if let text = string(spec, "format", at: here) {
@@ -367,9 +388,19 @@ struct MappingReader {
             if !formatFits { report(here + "/format", "format '\(format.rawValue)' does not apply to \(name)") }
             let keyType = string(spec, "keyType", at: here) ?? "string"
             if keyType != "string" && keyType != "integer" { report(here + "/keyType", "must be string or integer") }
+            let keyName = string(spec, "keyName", at: here) ?? "id"
+            var keyFrom: [JSONPointer] = []
+            for (index, entry) in (spec["keyFrom"]?.arrayValue ?? []).enumerated() {
+                if let text = entry.stringValue, let pointer = JSONPointer(text) { keyFrom.append(pointer) } else {
+                    report("\(here)/keyFrom/\(index)", "must be a JSON pointer such as \"/definition/id\"")
+                }
+            }
+            if keyFrom.isEmpty, let own = JSONPointer("/" + keyName.replacing("~", with: "~0").replacing("/", with: "~1")) {
+                keyFrom = [own]
+            }
             fields[field] = FieldMapping(
                 to: to, from: pointer(spec, "from", at: here) ?? to, format: format == .plain && field.kind == .dateTime ? .rfc3339 : format,
-                keyName: string(spec, "keyName", at: here) ?? "id", valueName: string(spec, "valueName", at: here) ?? "value",
+                keyName: keyName, keyFrom: keyFrom, valueName: string(spec, "valueName", at: here) ?? "value",
                 integerKeys: keyType == "integer", nullable: spec["nullable"]?.boolValue ?? field.isNullable)
         }
         return fields
@@ -401,7 +432,7 @@ struct MappingReader {
     private mutating func readCall(_ value: JSONValue, at path: String, fields: [CanonicalField: FieldMapping],
                                    vendorFields: [(name: String, mapping: VendorFieldMapping)]) -> CallTemplate? {
         guard let object = objectValue(value, at: path) else { return nil }
-        allowOnly(["name", "method", "path", "fields", "body", "idempotent"], in: object, at: path)
+        allowOnly(["name", "method", "path", "fields", "body", "idempotent", "mergeWithRead"], in: object, at: path)
         let method = string(object, "method", at: path, required: true) ?? ""
         if !["GET", "PUT", "PATCH", "POST"].contains(method) { report(path + "/method", "must be GET, PUT, PATCH or POST") }
         let callPath = string(object, "path", at: path, required: true) ?? ""
@@ -431,7 +462,8 @@ struct MappingReader {
         }
         if body == .value && selected?.count != 1 { report(path + "/body", "'value' needs exactly one field in 'fields'") }
         return CallTemplate(name: string(object, "name", at: path) ?? method.lowercased(), method: method, path: callPath,
-                            fields: selected, body: body, idempotent: object["idempotent"]?.boolValue ?? (method == "GET" || method == "PUT"))
+                            fields: selected, body: body, idempotent: object["idempotent"]?.boolValue ?? (method == "GET" || method == "PUT"),
+                            mergesWithRead: object["mergeWithRead"]?.boolValue ?? false)
     }
 
     private mutating func readResponse(_ value: JSONValue?, at path: String) -> ResponseMapping {
@@ -451,15 +483,22 @@ struct MappingReader {
 
     private mutating func readErrors(_ value: JSONValue?, at path: String) -> ErrorMapping {
         let object = value.flatMap { objectValue($0, at: path) } ?? JSONObject()
-        allowOnly(["style", "fieldErrors", "message", "code"], in: object, at: path)
+        allowOnly(["style", "fieldErrors", "message", "code", "defaultRetryAfterSeconds"], in: object, at: path)
         var style = ErrorMapping.Style.problemDetails
         if let text = string(object, "style", at: path) {
             if let parsed = ErrorMapping.Style(rawValue: text) { style = parsed } else {
                 report(path + "/style", "must be problemDetails, message or rpcStatus")
             }
         }
+        var defaultRetryAfter: Int?
+        if let value = object["defaultRetryAfterSeconds"] {
+            if let seconds = value.numberValue?.int64Value, (1...3600).contains(seconds) { defaultRetryAfter = Int(seconds) } else {
+                report(path + "/defaultRetryAfterSeconds", "must be an integer number of seconds from 1 to 3600")
+            }
+        }
         return ErrorMapping(style: style, fieldErrors: pointer(object, "fieldErrors", at: path),
-                            message: pointer(object, "message", at: path), code: pointer(object, "code", at: path))
+                            message: pointer(object, "message", at: path), code: pointer(object, "code", at: path),
+                            defaultRetryAfterSeconds: defaultRetryAfter)
     }
 
     // MARK: Primitives

@@ -13,7 +13,8 @@ public final class VendorMapping: Sendable {
     public let headers: [(name: String, value: String)]
     public let jobID: JobIDRule
     public let timeoutSeconds: Double?
-    public let rateLimit: RateLimit?
+    /// Every window must have room for a call to go ahead.
+    public let rateLimits: [RateLimit]
     public let retry: RetryPolicy
     /// Calls in progress to this vendor at most, across loops; more get 503 (shedding, not queueing).
     public let maxConcurrent: Int
@@ -35,7 +36,7 @@ public final class VendorMapping: Sendable {
 
     init(vendor: String, displayName: String, baseURL: String, auth: AuthScheme,
          headers: [(name: String, value: String)], jobID: JobIDRule, timeoutSeconds: Double?,
-         rateLimit: RateLimit?, retry: RetryPolicy, maxConcurrent: Int, idempotencyKeyHeader: String?,
+         rateLimits: [RateLimit], retry: RetryPolicy, maxConcurrent: Int, idempotencyKeyHeader: String?,
          circuitBreaker: CircuitBreakerSettings, fields: [CanonicalField: FieldMapping],
          vendorFields: [(name: String, mapping: VendorFieldMapping)], calls: [CallTemplate], read: CallTemplate?,
          readAfterWrite: Bool, response: ResponseMapping, errors: ErrorMapping, adapter: String?, caFile: String?,
@@ -48,7 +49,7 @@ public final class VendorMapping: Sendable {
         self.headers = headers
         self.jobID = jobID
         self.timeoutSeconds = timeoutSeconds
-        self.rateLimit = rateLimit
+        self.rateLimits = rateLimits
         self.retry = retry
         self.maxConcurrent = maxConcurrent
         self.idempotencyKeyHeader = idempotencyKeyHeader
@@ -135,8 +136,8 @@ public struct TokenSource: Sendable {
     public enum Exchange: Sendable {
         /// OAuth2 client credentials: form body, `{access_token, expires_in}`.
         case clientCredentials(url: String, clientID: Secret, clientSecret: Secret)
-        /// A JSON body posted to `url`; the token and its lifetime are read by JSON pointer.
-        case jsonExchange(url: String, body: [(name: String, value: Secret)], tokenPointer: String, expiresInPointer: String?)
+        /// A JSON body posted to `url` (a key exchange, a login); the token is read by JSON pointer.
+        case jsonExchange(JSONTokenExchange)
     }
 
     public let staticToken: Secret?
@@ -148,11 +149,28 @@ public struct TokenSource: Sendable {
         var all = staticToken.map { [$0] } ?? []
         switch exchange {
         case .clientCredentials(_, let id, let secret): all += [id, secret]
-        case .jsonExchange(_, let body, _, _): all += body.map(\.value)
+        case .jsonExchange(let exchange): all += exchange.body.map(\.value)
         case nil: break
         }
         return all
     }
+}
+
+public struct JSONTokenExchange: Sendable {
+    public enum Lifetime: Sendable, Equatable {
+        /// Seconds from a member of the answer (a number, or a string such as ByteNite's "3600").
+        case expiresIn(JSONPointer?)
+        /// The `exp` claim of the token itself, a JWT (Shop Planr's login answers only `{token}`).
+        case jwtExpiry
+    }
+
+    public let url: String
+    public let body: [(name: String, value: Secret)]
+    public let tokenPointer: JSONPointer
+    public let lifetime: Lifetime
+    /// Posted with the current, still valid token to get a new one before it expires; when renewal fails,
+    /// the gateway exchanges the credentials again.
+    public let renewURL: String?
 }
 
 /// Retries apply only to calls marked idempotent, and never to a write that may have reached the vendor.
@@ -174,6 +192,7 @@ public struct CircuitBreakerSettings: Sendable {
     public var openSeconds = 30.0
 }
 
+/// One window of a vendor's rate limit; a mapping may state several (Shop Planr: per 15 s, minute, hour).
 public struct RateLimit: Sendable {
     public let requests: Int
     public let perSeconds: Double
@@ -190,6 +209,9 @@ public struct FieldMapping: Sendable {
     public let format: Format
     /// For keyValueArray: the member names of each element and whether keys are integers upstream.
     public let keyName: String
+    /// Where an answer's element holds its key, first match wins: answers may nest it (BigChange's GET
+    /// has been seen with `definition.id` where its update takes `definitionId`).
+    public let keyFrom: [JSONPointer]
     public let valueName: String
     public let integerKeys: Bool
     /// A vendor may refuse to unset a field the contract allows to be null.
@@ -210,13 +232,15 @@ public struct VendorFieldMapping: Sendable {
 }
 
 public struct CallTemplate: Sendable {
-    init(name: String, method: String, path: String, fields: [PatchField]?, body: BodyShape, idempotent: Bool) {
+    init(name: String, method: String, path: String, fields: [PatchField]?, body: BodyShape, idempotent: Bool,
+         mergesWithRead: Bool) {
         self.name = name
         self.method = method
         self.path = path
         self.fields = fields
         self.body = body
         self.idempotent = idempotent
+        self.mergesWithRead = mergesWithRead
         var parts: [String] = []
         var rest = Substring(path)
         while let range = rest.firstRange(of: "{id}") {
@@ -246,6 +270,9 @@ public struct CallTemplate: Sendable {
     public let fields: [PatchField]?
     public let body: BodyShape
     public let idempotent: Bool
+    /// The vendor replaces what this call sends whole (ByteNite's protobuf parts, no field mask): send each
+    /// field merged into its current value, read once before any write.
+    public let mergesWithRead: Bool
 }
 
 public struct ResponseMapping: Sendable {
@@ -265,6 +292,8 @@ public struct ErrorMapping: Sendable {
     public let fieldErrors: JSONPointer?
     public let message: JSONPointer?
     public let code: JSONPointer?
+    /// The wait the vendor documents for a 429 that carries no Retry-After (LILT: 60 s).
+    public let defaultRetryAfterSeconds: Int?
 }
 
 /// An RFC 6901 JSON pointer, pre-split into unescaped reference tokens.
@@ -330,7 +359,7 @@ public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
         root = .object(object)
     }
 
-    private init(tokens: [String]) {
+    init(tokens: [String]) {
         self.tokens = tokens
     }
 }

@@ -123,10 +123,17 @@ enum CanonicalValidation {
         }
     }
 
-    /// An integer within ±2^53 written without fraction or exponent; anything else would be rounded somewhere.
+    /// An integer within ±2^53 (JSON Schema's integer: `14.0` is 14); beyond that it would be rounded somewhere.
     static func safeInteger(_ value: JSONValue) -> Int64? {
-        guard let number = value.numberValue, number.isSafeInteger else { return nil }
-        return number.int64Value
+        value.numberValue?.exactSafeInteger
+    }
+
+    /// The value as the vendor is sent it: integers in plain form (`14.0` goes out as `14`).
+    static func normalized(_ field: CanonicalField, _ value: JSONValue) -> JSONValue {
+        switch field.kind {
+        case .positiveInteger, .nonNegativeInteger: safeInteger(value).map { JSONValue.number(JSONNumber($0)) } ?? value
+        default: value
+        }
     }
 
     static func isUUID(_ text: String) -> Bool {

@@ -30,8 +30,8 @@ struct JobUpdateFlow {
     struct Prepared {
         let runtime: VendorRuntime
         let vendorJobID: String
+        let patch: ValidatedPatch
         let calls: [PlannedCall]
-        let read: PlannedCall?
         let preferMinimal: Bool
         let isDryRun: Bool
         let deadline: UInt64?
@@ -97,12 +97,10 @@ struct JobUpdateFlow {
             deadline = responder.receivedAt &+ UInt64(seconds * 1e9)
         }
         let preferences = Preferences(headers.values("prefer"))
-        let calls = Planner.plan(validated, vendorJobID: reference.vendorJobID, mapping: mapping)
-        let needsRead = mapping.readAfterWrite && !preferences.returnMinimal || calls.isEmpty
-        let read = needsRead ? Planner.read(vendorJobID: reference.vendorJobID, mapping: mapping) : nil
-        if calls.isEmpty && read == nil {
+        guard let calls = Planner.update(validated, vendorJobID: reference.vendorJobID, mapping: mapping,
+                                         returnMinimal: preferences.returnMinimal) else {
             var problem = Problem(.validation, status: 422, title: "Nothing to update",
-                                  detail: "The patch sets no field \(mapping.vendor) can update.")
+                                  detail: "The patch sets no field, and \(mapping.vendor) has no read call to answer with the current job.")
             problem.extensions["vendor"] = .string(mapping.vendor)
             return .failure(problem)
         }
@@ -114,7 +112,7 @@ struct JobUpdateFlow {
             }
             dryRunQuery = value == "true"
         }
-        return .success(Prepared(runtime: runtime, vendorJobID: reference.vendorJobID, calls: calls, read: read,
+        return .success(Prepared(runtime: runtime, vendorJobID: reference.vendorJobID, patch: validated, calls: calls,
                                  preferMinimal: preferences.returnMinimal,
                                  isDryRun: dryRunQuery || preferences.dryRun, deadline: deadline))
     }
@@ -149,7 +147,7 @@ struct JobUpdateFlow {
         let requestPath = instance(request)
         let record = self.record
         let execution = UpdateExecution(
-            runtime: prepared.runtime, client: client, calls: prepared.calls, read: prepared.read,
+            runtime: prepared.runtime, client: client, calls: prepared.calls,
             extraHeaders: forwardedHeaders(idempotencyHeader: mapping.idempotencyKeyHeader), options: options, deadline: prepared.deadline,
             redactor: state.redactor, metrics: metrics
         ) { outcome in
@@ -161,6 +159,12 @@ struct JobUpdateFlow {
             case .success where prepared.preferMinimal:
                 responder.respond(HTTPResponse(status: 204, headers: [(name: "Preference-Applied", value: "return=minimal")]))
             case .success(let body):
+                if let readBackFailure = outcome.readBackFailure {
+                    let known = body.flatMap { Normalizer.job(from: $0, vendorJobID: prepared.vendorJobID, mapping: mapping) }
+                    return responder.respond(Gateway.json(200, Self.withReadBackFailure(
+                        known ?? Normalizer.job(from: prepared.patch, vendorJobID: prepared.vendorJobID, mapping: mapping),
+                        readBackFailure, instance: requestPath)))
+                }
                 guard let body, let job = Normalizer.job(from: body, vendorJobID: prepared.vendorJobID, mapping: mapping) else {
                     return responder.respond(UpstreamProblems.malformedBody(vendor: mapping.vendor)
                         .response(instance: requestPath, requestID: responder.requestID))
@@ -173,6 +177,20 @@ struct JobUpdateFlow {
             prepared.runtime.leave()
         }
         execution.start()
+    }
+
+    /// The job of an update whose writes landed, with `readBack`: the problem that kept the gateway from
+    /// reading it back, so the caller knows the update happened and why the job is incomplete.
+    static func withReadBackFailure(_ job: JSONValue, _ problem: Problem, instance: String) -> JSONValue {
+        guard var object = job.objectValue else { return job }
+        var readBack = JSONObject()
+        readBack["type"] = .string(problem.kind.uri)
+        readBack["title"] = .string(problem.title)
+        readBack["status"] = .number(JSONNumber(Int64(problem.status)))
+        readBack["detail"] = .string(problem.detail)
+        for (key, value) in problem.extensions { readBack[key] = value }
+        object["readBack"] = .object(readBack)
+        return .object(object)
     }
 
     /// Plain decimal seconds ("2", "0.5"): Double(_:) alone would also take "0x10", "1e1" and "inf".
@@ -212,13 +230,14 @@ struct JobUpdateFlow {
             object["headers"] = .object(headers)
             object["body"] = call.body ?? .null
             object["idempotent"] = .bool(call.idempotent)
+            if call.mergesWithRead { object["mergeWithRead"] = true }
             return .object(object)
         }
         var result = JSONObject()
         result["dryRun"] = true
         result["vendor"] = .string(mapping.vendor)
         result["vendorJobId"] = .string(prepared.vendorJobID)
-        result["calls"] = .array((prepared.calls + (prepared.read.map { [$0] } ?? [])).map(describe))
+        result["calls"] = .array(prepared.calls.map(describe))
         return .object(result)
     }
 

@@ -25,9 +25,11 @@ enum VendorCatalog {
                 "circuitOpen": .bool(runtime.breaker.isOpen),
             ]
             if !mapping.isConfigured { entry["missing"] = .array(mapping.missingConfiguration.map { .string($0) }) }
-            if let limit = mapping.rateLimit {
-                entry["rateLimit"] = ["requests": .number(JSONNumber(Int64(limit.requests))),
-                                      "perSeconds": .number(JSONNumber(literal: String(limit.perSeconds)) ?? JSONNumber(60))]
+            if !mapping.rateLimits.isEmpty {
+                entry["rateLimit"] = .array(mapping.rateLimits.map { limit in
+                    ["requests": .number(JSONNumber(Int64(limit.requests))),
+                     "perSeconds": .number(JSONNumber(literal: String(limit.perSeconds)) ?? JSONNumber(60))]
+                })
             }
             vendors.append(.object(entry))
         }

@@ -1,0 +1,43 @@
+import JobGateHTTP
+import Synchronization
+
+/// A vendor's rate limit as token buckets, one per window (`requests` per `perSeconds`, refilled
+/// continuously), shared by every loop: one budget for the whole gateway. A call goes ahead only when every
+/// window has room, and then takes from all of them.
+final class RateLimiter: Sendable {
+    private struct Bucket {
+        let capacity: Double
+        let refillPerNanosecond: Double
+        var tokens: Double
+    }
+
+    private let state: Mutex<(buckets: [Bucket], updated: UInt64)>
+
+    init?(_ limits: [RateLimit], now: UInt64 = monotonicNanoseconds()) {
+        guard !limits.isEmpty else { return nil }
+        let buckets = limits.map { limit in
+            Bucket(capacity: Double(limit.requests), refillPerNanosecond: Double(limit.requests) / (limit.perSeconds * 1e9),
+                   tokens: Double(limit.requests))
+        }
+        state = Mutex((buckets, now))
+    }
+
+    /// Takes one request's worth; nil when allowed, else the seconds until every window has room.
+    func acquire(now: UInt64 = monotonicNanoseconds()) -> Int? {
+        state.withLock { state in
+            // Loops may pass instants read a moment apart: time never runs backwards here.
+            let elapsed = now > state.updated ? Double(now - state.updated) : 0
+            state.updated = max(state.updated, now)
+            var wait = 0.0
+            for index in state.buckets.indices {
+                let bucket = state.buckets[index]
+                let tokens = min(bucket.capacity, bucket.tokens + elapsed * bucket.refillPerNanosecond)
+                state.buckets[index].tokens = tokens
+                if tokens < 1 { wait = max(wait, (1 - tokens) / bucket.refillPerNanosecond / 1e9) }
+            }
+            guard wait == 0 else { return max(1, Int(wait.rounded(.up))) }
+            for index in state.buckets.indices { state.buckets[index].tokens -= 1 }
+            return nil
+        }
+    }
+}
