@@ -28,14 +28,15 @@ final class ReplacementTests: XCTestCase {
         XCTAssertEqual(calls.map(\.purpose), [.mergeBase, .write, .write, .write])
         XCTAssertEqual(calls.map(\.mergesWithRead), [false, false, true, true])
 
-        let current = try json(#"{"name":"old","config":{"taskTimeout":600,"jobTimeout":3600,"isTestJob":false},"dataSource":{"dataSourceDescriptor":"bucket","params":{"@type":"x","bucket":"b"}},"dataDestination":{"dataSourceDescriptor":"bucket","params":{"@type":"y"}}}"#)
+        let current = try json(#"{"name":"old","config":{"taskTimeout":"600","jobTimeout":3600,"isTestJob":false},"dataSource":{"dataSourceDescriptor":"bucket","params":{"@type":"x","bucket":"b"}},"dataDestination":{"dataSourceDescriptor":"bucket","params":{"@type":"y"}}}"#)
         let mapping = try mapping("bytenite")
         XCTAssertEqual(text(Planner.merged(calls[2], currentJob: current, mapping: mapping)),
-                       #"{"taskTimeout":600,"jobTimeout":3600,"isTestJob":true}"#)
+                       #"{"taskTimeout":600,"jobTimeout":3600,"isTestJob":true}"#, "int64 read as a string goes back as a number")
         // The datasource body is one message: the part the patch leaves out is sent as it is, not dropped.
         XCTAssertEqual(text(Planner.merged(calls[3], currentJob: current, mapping: mapping)),
                        #"{"dataSource":{"dataSourceDescriptor":"url","params":{"@type":"x","bucket":"b"}},"dataDestination":{"dataSourceDescriptor":"bucket","params":{"@type":"y"}}}"#)
         XCTAssertEqual(text(Planner.merged(calls[1], currentJob: current, mapping: mapping)), #""n""#, "jobname is not merged")
+        XCTAssertTrue(try errors("bytenite", #"{"vendorFields":{"configs":{"taskTimeout":"soon"}}}"#).contains("'taskTimeout' must be an integer"))
     }
 
     func testByteNiteNameAloneNeedsNoRead() throws {

@@ -61,7 +61,15 @@ def test_deck_happy_path(gw, sandbox):
 def test_deck_partial_patch_is_422_and_never_sent(gw, sandbox):
     status, _, problem = patch(gw, "deck:invoice-extractor", {"name": "x"})
     assert status == 422
-    assert set(problem["errors"]) == {"vendorFields.code", "vendorFields.input_schema", "vendorFields.output_schema"}
+    assert set(problem["errors"]) == {"vendorFields.code", "vendorFields.input_schema", "vendorFields.output_schema",
+                                      "vendorFields.prompts"}
+    assert vendor_calls(sandbox, "deck") == []
+
+
+def test_deck_patch_without_prompts_is_422_because_deck_would_clear_them(gw, sandbox):
+    without = dict(DECK_FULL, vendorFields={k: v for k, v in DECK_FULL["vendorFields"].items() if k != "prompts"})
+    status, _, problem = patch(gw, "deck:invoice-extractor", without)
+    assert status == 422 and list(problem["errors"]) == ["vendorFields.prompts"]
     assert vendor_calls(sandbox, "deck") == []
 
 
@@ -117,12 +125,15 @@ def test_bigchange_validation_errors_are_canonical(gw):
     assert "description" in problem["errors"]
 
 
-def test_bigchange_failed_read_back_says_write_applied(gw, sandbox):
-    sandbox.fault("bigchange", method="GET", pathPrefix="/v1/jobs", times=1, status=500, body="{}")
-    status, _, problem = patch(gw, "bigchange:1001", {"description": "x"})
-    assert status == 502
-    assert problem["applied"] == ["update"]
-    assert problem["failed"] == "read"
+def test_bigchange_failed_read_back_is_still_a_landed_update(gw, sandbox):
+    # A client without jobs:read gets 403 on the read after its write landed: the update happened.
+    for status_code, kind in ((403, "forbidden"), (500, "upstream-error")):
+        sandbox.fault("bigchange", method="GET", pathPrefix="/v1/jobs", times=1, status=status_code, body="{}")
+        status, _, job = patch(gw, "bigchange:1001", {"description": "x", "customFields": {"7": "red"}})
+        assert status == 200, job
+        assert job["id"] == "bigchange:1001" and job["description"] == "x" and job["customFields"] == {"7": "red"}
+        assert job["readBack"]["type"].endswith("/" + kind) and job["readBack"]["upstreamStatus"] == status_code
+    assert [c["method"] for c in vendor_calls(sandbox, "bigchange") if "/jobs/" in c["target"]] == ["PATCH", "GET"] * 2
 
 
 # ---------------------------------------------------------------- shopplanr
@@ -134,7 +145,7 @@ def test_shopplanr_put(gw, sandbox):
     assert job["vendorData"]["jiraTicketKey"] == "PI-42"
     [call] = vendor_calls(sandbox, "shopplanr")
     assert call["method"] == "PUT" and call["target"] == "/api/jobs/job_V1StGXR8Z5jd"
-    assert call["headers"]["authorization"] == "Bearer " + sandbox.env["SHOPPLANR_TOKEN"]
+    assert call["headers"]["authorization"].startswith("Bearer ")
 
 
 def test_shopplanr_400_maps_to_422_by_field(gw, sandbox):
@@ -161,6 +172,13 @@ def test_lilt_basic_auth_and_enum(gw, sandbox):
     key = sandbox.env["LILT_API_KEY"]
     assert call["headers"]["authorization"] == "Basic " + base64.b64encode(f"{key}:{key}".encode()).decode()
     assert "key=" not in call["target"], "never the query key"
+
+
+def test_lilt_429_without_retry_after_waits_lilts_documented_minute(gw, sandbox):
+    sandbox.fault("lilt", method="PUT", times=1, status=429, body=json.dumps({"message": "Too many requests"}))
+    status, headers, problem = patch(gw, "lilt:241", {"name": "x"})
+    assert status == 429 and headers["retry-after"] == "60", problem
+    assert len(vendor_calls(sandbox, "lilt")) == 1, "a 60 s wait does not fit the call's timeout: not retried"
 
 
 def test_lilt_id_must_be_integer(gw, sandbox):
@@ -190,11 +208,36 @@ def test_bytenite_fan_out(gw, sandbox):
     calls = vendor_calls(sandbox, "bytenite")
     assert [c["method"] + " " + c["target"] for c in calls] == [
         "POST /v1/auth/access_token",
+        f"GET /v1/customer/jobs/{job_id}",
         f"PATCH /v1/customer/jobs/{job_id}/jobname",
         f"PATCH /v1/customer/jobs/{job_id}/configs"]
     assert json.loads(calls[0]["body"]) == {"apiKey": sandbox.env["BYTENITE_API_KEY"]}
-    assert json.loads(calls[1]["body"]) == "render"
-    assert not calls[1]["headers"]["authorization"].lower().startswith("bearer")
+    assert json.loads(calls[2]["body"]) == "render"
+    assert not calls[2]["headers"]["authorization"].lower().startswith("bearer")
+    configs = json.loads(calls[3]["body"])
+    assert configs["taskTimeout"] == 30
+    assert set(configs) == {"taskTimeout", "jobTimeout", "isTestJob"}, "the part is sent whole"
+    assert isinstance(configs["jobTimeout"], int) and configs["jobTimeout"] > 0, "kept from the job, not zeroed"
+
+
+def test_bytenite_part_keeps_what_the_patch_leaves_out(gw, sandbox):
+    job_id = "7c1f7a9e-1b2c-4d5e-8f90-123456789abc"
+    before = patch(gw, "bytenite:" + job_id, {})[2]["vendorData"]["configs"]
+    status, _, job = patch(gw, "bytenite:" + job_id, {"vendorFields": {"configs": {"isTestJob": True}}})
+    assert status == 200, job
+    after = job["vendorData"]["configs"]
+    assert after["isTestJob"] is True
+    assert int(after["taskTimeout"]) == int(before["taskTimeout"]) and int(after["jobTimeout"]) == int(before["jobTimeout"])
+
+
+def test_bytenite_failed_read_writes_nothing(gw, sandbox):
+    job_id = "7c1f7a9e-1b2c-4d5e-8f90-123456789abc"
+    sandbox.fault("bytenite", method="GET", pathPrefix=f"/v1/customer/jobs/{job_id}", times=3, status=503,
+                  body=json.dumps({"code": 14, "message": "unavailable", "details": []}))
+    status, _, problem = patch(gw, "bytenite:" + job_id, {"name": "n", "vendorFields": {"configs": {"isTestJob": True}}})
+    assert status == 502, problem
+    assert problem["applied"] == [] and problem["failed"] == "read"
+    assert [c["method"] for c in vendor_calls(sandbox, "bytenite") if "/jobs/" in c["target"]] == ["GET"] * 3
 
 
 def test_bytenite_failure_part_way_lists_applied_parts(gw, sandbox):
@@ -206,7 +249,8 @@ def test_bytenite_failure_part_way_lists_applied_parts(gw, sandbox):
     assert status == 502
     assert problem["applied"] == ["jobname", "configs"]
     assert problem["failed"] == "datasource"
-    assert [s["applied"] for s in problem["steps"]] == [True, True, False]
+    assert [(s["call"], s["applied"]) for s in problem["steps"]] == [
+        ("read", False), ("jobname", True), ("configs", True), ("datasource", False)]
 
 
 def test_bytenite_started_job_rejected(gw):

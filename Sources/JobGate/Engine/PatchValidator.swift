@@ -113,6 +113,11 @@ public enum PatchValidator {
             if !spec.keys.isEmpty, let unknown = object.keys.first(where: { !spec.keys.contains($0) }) {
                 return "unknown key '\(unknown.prefix(64))' (allowed: \(spec.keys.joined(separator: ", ")))"
             }
+            for (key, member) in object {
+                guard let type = spec.keyTypes[key], !member.isNull else { continue }
+                let memberSpec = VendorFieldMapping(to: spec.to, from: spec.from, type: type, values: [], keys: [], keyTypes: [:], nullable: true)
+                if let problem = typeProblem(member, memberSpec) { return "'\(key)' \(problem)" }
+            }
             return nil
         }
     }

@@ -88,8 +88,8 @@ public enum Planner {
             let base = current(field)
             guard let patch = call.body.flatMap({ body in
                 template.body == .value ? body : targetPointer(field, mapping)?.value(in: body)
-            }), call.carriedFields.contains(field) else { return base }
-            return JSONMergePatch.apply(patch, to: base ?? .null)
+            }), call.carriedFields.contains(field) else { return base.map { typed($0, field, mapping) } }
+            return typed(JSONMergePatch.apply(patch, to: base ?? .null), field, mapping)
         }
         switch template.body {
         case .none: return nil
@@ -133,6 +133,18 @@ public enum Planner {
         case .canonical(let canonical): mapping.fields[canonical]?.to
         case .vendor(let name): mapping.vendorField(name)?.to
         }
+    }
+
+    /// Members the mapping types as integers go out as JSON numbers even where the vendor's read wrote
+    /// them as strings (protobuf's JSON form of int64: ByteNite's "3600"), as its request schema expects.
+    private static func typed(_ value: JSONValue, _ field: PatchField, _ mapping: VendorMapping) -> JSONValue {
+        guard case .vendor(let name) = field, let spec = mapping.vendorField(name), var object = value.objectValue else { return value }
+        for (key, type) in spec.keyTypes where type == .integer {
+            if let text = object[key]?.stringValue, let number = JSONNumber(literal: text), number.exactSafeInteger != nil {
+                object[key] = .number(number)
+            }
+        }
+        return .object(object)
     }
 
     private static func readPointer(_ field: PatchField, _ mapping: VendorMapping) -> JSONPointer? {

@@ -421,10 +421,22 @@ struct MappingReader {
                 continue
             }
             let values = spec["values"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            // "keys": a list of member names, or an object naming each member's type.
+            var keys = spec["keys"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            var keyTypes: [String: VendorFieldMapping.ValueType] = [:]
+            for (key, typeValue) in spec["keys"]?.objectValue ?? JSONObject() {
+                keys.append(key)
+                guard let typeName = typeValue.stringValue, let keyType = VendorFieldMapping.ValueType(rawValue: typeName),
+                      keyType != .enum, keyType != .object else {
+                    report("\(here)/keys/\(key)", "must be one of string, nonEmptyString, integer, boolean, any")
+                    continue
+                }
+                keyTypes[key] = keyType
+            }
             if type == .enum && values.isEmpty { report(here + "/values", "an enum needs a non-empty list of string values") }
             result.append((name, VendorFieldMapping(
                 to: to, from: pointer(spec, "from", at: here) ?? to, type: type, values: values,
-                keys: spec["keys"]?.arrayValue?.compactMap(\.stringValue) ?? [], nullable: spec["nullable"]?.boolValue ?? false)))
+                keys: keys, keyTypes: keyTypes, nullable: spec["nullable"]?.boolValue ?? false)))
         }
         return result
     }

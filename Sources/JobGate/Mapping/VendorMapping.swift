@@ -228,6 +228,8 @@ public struct VendorFieldMapping: Sendable {
     public let type: ValueType
     public let values: [String]
     public let keys: [String]
+    /// For objects: the type of each member that has one declared.
+    public let keyTypes: [String: ValueType]
     public let nullable: Bool
 }
 
