@@ -49,12 +49,16 @@ enum OpenAPIDocument {
      "plannedDurationMinutes":{"type":"integer"},"reference":{"type":["string","null"]},"orderNumber":{"type":["string","null"]},
      "contactPersonId":{"type":["string","null"]},"customFields":{"type":"object"},
      "createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"},
-     "vendorData":{"type":"object"}}},
+     "vendorData":{"type":"object"},
+     "readBack":{"$ref":"#/components/schemas/ReadBackFailure"}}},
+   "ReadBackFailure":{"type":"object","description":"Present only when the update landed but reading the job back failed: the job holds what the patch set, and this problem says why it could not be read","required":["type","title","status","detail"],"properties":{
+     "type":{"type":"string","format":"uri"},"title":{"type":"string"},"status":{"type":"integer"},"detail":{"type":"string"},
+     "vendor":{"type":"string"},"upstreamStatus":{"type":"integer"},"upstream":{"type":"object"}}},
    "DryRun":{"type":"object","required":["dryRun","vendor","vendorJobId","calls"],"properties":{
      "dryRun":{"const":true},"vendor":{"type":"string"},"vendorJobId":{"type":"string"},
      "calls":{"type":"array","items":{"type":"object","required":["name","method","url","headers"],"properties":{
        "name":{"type":"string"},"method":{"type":"string"},"url":{"type":"string"},"headers":{"type":"object","additionalProperties":{"type":"string"}},
-       "body":{},"idempotent":{"type":"boolean"}}}}}},
+       "body":{},"idempotent":{"type":"boolean"},"mergeWithRead":{"const":true,"description":"the body holds the patch's part only: it is merged into the job's current value read by the call before it"}}}}}},
    "Problem":{"type":"object","required":["type","title","status","detail","instance","requestId"],"properties":{
      "type":{"type":"string","format":"uri"},"title":{"type":"string"},"status":{"type":"integer"},"detail":{"type":"string"},
      "instance":{"type":"string"},"requestId":{"type":"string"},"vendor":{"type":"string"},"upstreamStatus":{"type":"integer"},
