@@ -226,3 +226,10 @@ def assert_conforms(status, content_type, payload):
     schema = dict(response["content"][media]["schema"])
     schema["components"] = document["components"]
     jsonschema.validate(payload, schema)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per external input absent from this run, so a skip never goes unnoticed in a long log."""
+    import external_inputs
+    for variable, path in external_inputs.absent().items():
+        terminalreporter.write_line(external_inputs.ran_without_line(variable, path), yellow=True, bold=True)
