@@ -76,3 +76,14 @@ def test_vendor_columns_agree_with_vendors_route(gateway):
         vendor_fields_cell = next(row[vendor] for row in rows if row["field"] == "vendorFields")
         documented = [] if vendor_fields_cell == ABSENT else re.split(r",\s*", vendor_fields_cell)
         assert sorted(documented) == sorted(field["name"] for field in served[vendor]["vendorFields"]), vendor
+
+
+def test_readme_and_docs_links_stay_inside_the_repository():
+    """A user with a clone alone must be able to follow every relative link of the README and docs/."""
+    root = DOC.parents[1]
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            path = target.split("#", 1)[0]
+            if path and "://" not in target:
+                resolved = (page.parent / path).resolve()
+                assert resolved.is_relative_to(root) and resolved.exists(), f"{page.name} links to {target}"
