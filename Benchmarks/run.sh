@@ -3,10 +3,10 @@
 #
 #   Benchmarks/run.sh [health|proxy|all]     (default: all)
 #
-# Pinning follows ../shared/MEASURED.md: wrk and the upstream on core 0, the server under test on core 1,
-# each server with one worker/loop, so the numbers compare one core against one core. Compare ratios, not
-# absolute numbers: this machine drifts by 5-20% over minutes. Environment knobs: ROUNDS (3), DURATION (6s),
-# CONNECTIONS (64).
+# Pinning follows the way we measured the peers on our build machines: wrk and the upstream on core 0, the
+# server under test on core 1, each server with one worker/loop, so the numbers compare one core against one
+# core. Compare ratios, not absolute numbers: this machine drifts by 5-20% over minutes. Environment knobs:
+# ROUNDS (3), DURATION (6s), CONNECTIONS (64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
