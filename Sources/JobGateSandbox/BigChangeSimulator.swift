@@ -8,18 +8,19 @@ final class BigChangeSimulator: VendorSimulator {
     static let clientSecret = "sandbox-bigchange-secret-91c2"
     static let staticToken = "sandbox-bigchange-static-token"
     static let customerID = "42"
-    private let tokenTTL: Int
+    private var tokenLifetime: TokenLifetime
     private var tokens = IssuedTokens()
     private var jobs: [Int64: JSONObject] = [:]
     private let customFieldDefinitions: Set<Int64> = [7, 8]
 
     init(tokenTTL: Int) {
-        self.tokenTTL = tokenTTL
+        tokenLifetime = TokenLifetime(seconds: tokenTTL)
         reset()
     }
 
     func reset() {
         tokens.removeAll()
+        tokenLifetime.reset()
         jobs = [:]
         for (id, status, description) in [(Int64(1001), "scheduled", "Boiler service"), (1002, "started", "Radiator repair")] {
             jobs[id] = ["id": .number(JSONNumber(id)), "reference": .string("REF-\(id)"),
@@ -28,6 +29,8 @@ final class BigChangeSimulator: VendorSimulator {
                         "createdAt": "2026-01-05T09:00:00Z", "updatedAt": "2026-01-05T09:00:00Z"]
         }
     }
+
+    func apply(settings: JSONObject) -> String? { tokenLifetime.apply(settings) }
 
     func handle(_ request: SimulatedRequest) -> HTTPResponse {
         if request.path == "/auth/tokens" { return issueToken(request) }
@@ -114,9 +117,9 @@ final class BigChangeSimulator: VendorSimulator {
               form["client_secret"] == Self.clientSecret else {
             return jsonResponse(401, ["error": "invalid_client"])
         }
-        let token = tokens.issue(prefix: "bc", ttlSeconds: tokenTTL)
+        let token = tokens.issue(prefix: "bc", ttlSeconds: tokenLifetime.seconds)
         return jsonResponse(200, ["access_token": .string(token), "token_type": "Bearer",
-                                  "expires_in": .number(JSONNumber(Int64(tokenTTL)))])
+                                  "expires_in": .number(JSONNumber(Int64(tokenLifetime.seconds)))])
     }
 }
 

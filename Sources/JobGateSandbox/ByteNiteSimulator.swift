@@ -7,17 +7,18 @@ import JobGateJSON
 final class ByteNiteSimulator: VendorSimulator {
     static let apiKey = "sandbox-bytenite-key-c47a"
     static let staticToken = "sandbox-bytenite-static-token"
-    private let tokenTTL: Int
+    private var tokenLifetime: TokenLifetime
     private var tokens = IssuedTokens()
     private var jobs: [String: JSONObject] = [:]
 
     init(tokenTTL: Int) {
-        self.tokenTTL = tokenTTL
+        tokenLifetime = TokenLifetime(seconds: tokenTTL)
         reset()
     }
 
     func reset() {
         tokens.removeAll()
+        tokenLifetime.reset()
         jobs = [:]
         for (id, state) in [("7c1f7a9e-1b2c-4d5e-8f90-123456789abc", "JOB_STATE_NEW"),
                             ("0d9e8f7a-6b5c-4d3e-2f10-fedcba987654", "JOB_STATE_STARTED")] {
@@ -33,13 +34,15 @@ final class ByteNiteSimulator: VendorSimulator {
         jsonResponse(http, ["code": .number(JSONNumber(code)), "message": .string(message), "details": []])
     }
 
+    func apply(settings: JSONObject) -> String? { tokenLifetime.apply(settings) }
+
     func handle(_ request: SimulatedRequest) -> HTTPResponse {
         if request.path == "/v1/auth/access_token" {
             guard request.method == "POST", request.json?.objectValue?["apiKey"]?.stringValue == Self.apiKey else {
                 return status(401, code: 16, "invalid api key")
             }
-            let token = tokens.issue(prefix: "bn", ttlSeconds: tokenTTL)
-            return jsonResponse(200, ["token": .string(token), "expiresIn": .string(String(tokenTTL)), "scope": "customer"])
+            let token = tokens.issue(prefix: "bn", ttlSeconds: tokenLifetime.seconds)
+            return jsonResponse(200, ["token": .string(token), "expiresIn": .string(String(tokenLifetime.seconds)), "scope": "customer"])
         }
         guard let rest = request.segments(after: ["v1", "customer", "jobs"]), (1...2).contains(rest.count) else {
             return status(404, code: 5, "Not Found")
