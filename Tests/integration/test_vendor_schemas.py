@@ -1,4 +1,5 @@
-"""The vendors' own OpenAPI documents (JOBGATE_VENDOR_SCHEMAS) as the judge of both sides of the sandbox.
+"""The vendors' own OpenAPI documents (JOBGATE_VENDOR_SCHEMAS) as the judge of both sides of the sandbox, and for
+Shop Planr, which publishes none, its real server code (JOBGATE_SHOPPLANR_SERVER, run with node).
 
 Representative patches go through the real gateway to Deck, LILT and ByteNite; every request the simulators
 recorded must be a documented operation, carry the documented credentials, path parameters and media type, and
@@ -10,7 +11,12 @@ import base64
 import fnmatch
 import http.client
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import time
 import urllib.parse
 
 import jsonschema
@@ -453,3 +459,101 @@ def test_checks_reject_wrong_requests_and_answers(documents, vendor):
     if vendor == "deck":  # its 401 is documented without a body
         with pytest.raises(AssertionError):
             check_answer(document, operation, 401, {"content-type": "application/json"}, b'{"message":"no"}')
+
+
+# ------------------------------------------------------------------ Shop Planr: its own server code is the judge
+
+@pytest.fixture(scope="module")
+def shopplanr_server(tmp_path_factory):
+    """Shop Planr's real server on a free port, its admin's PIN set to the sandbox PIN."""
+    folder = require("JOBGATE_SHOPPLANR_SERVER")
+    node = shutil.which("node") or pytest.skip("node is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = tmp_path_factory.mktemp("shopplanr") / "shop.db"
+    process = subprocess.Popen([node, "server.mjs"], cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, NUXT_DB_PATH=str(database), NITRO_HOST="127.0.0.1", NITRO_PORT=str(port)))
+    server = ("127.0.0.1", port)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if shopplanr_call(server, "GET", "/api/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        [admin] = json.loads(shopplanr_call(server, "GET", "/api/users")[2])
+        assert shopplanr_call(server, "POST", "/api/auth/setup-pin", {"userId": admin["id"], "pin": "2468"})[0] == 200
+        yield server, admin["username"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def shopplanr_call(server, method, target, body=None, token=None, raw=None):
+    conn = http.client.HTTPConnection(*server, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    conn.request(method, target, body=raw if raw is not None else None if body is None else json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+
+
+def comparable(server, answer, job_id):
+    """What must match: status, media type, cache header and body, with the address, times, tokens, the job's
+    id and priority (the real server has no seed job) written out of both."""
+    status, headers, body = answer
+    body = body.replace("%s:%d" % server, "HOST").replace(job_id, "JOB")
+    body = re.sub(r'"\d{4}-\d\d-\d\dT[\d:.]+Z"', '"TIME"', body)
+    body = re.sub(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", "JWT", body)
+    body = re.sub(r'"priority":\d+', '"priority":N', body)
+    return status, headers.get("content-type"), headers.get("cache-control"), "retry-after" in headers, body
+
+
+SHOPPLANR_BODIES = ['{}', '{"x":1}', '{"name":""}', '{"name":"  "}', '{"name":5}', '{"name":null}', '{"goalQuantity":0}',
+                    '{"goalQuantity":1.5}', '{"goalQuantity":"3"}', '{"goalQuantity":6.0}', '{"goalQuantity":1e1}',
+                    '{"goalQuantity":1e20}', '{"goalQuantity":-1e20}', '{"goalQuantity":true}', '{"name":"","goalQuantity":0}',
+                    '{"name":" Trimmed "}', '[1]', 'null', '"text"', 'not json', '']
+
+
+def test_shopplanr_simulator_answers_like_the_real_server(sandbox, shopplanr_server):
+    sandbox.reset()
+    real, admin = shopplanr_server
+    simulator = tuple(sandbox.root("shopplanr").split("://")[1].split(":"))
+    simulator = (simulator[0], int(simulator[1]))
+    sides = []
+    for server, username in ((real, admin), (simulator, sandbox.env["SHOPPLANR_USERNAME"])):
+        login = shopplanr_call(server, "POST", "/api/auth/login", {"username": username, "pin": sandbox.env["SHOPPLANR_PIN"]})
+        token = json.loads(login[2])["token"]
+        header, payload, _ = (json.loads(base64.urlsafe_b64decode(part + "==")) if index < 2 else part
+                              for index, part in enumerate(token.split(".")))
+        job = json.loads(shopplanr_call(server, "POST", "/api/jobs", {"name": "Compare", "goalQuantity": 5}, token)[2])["id"]
+        cases = [("POST", "/api/auth/login", {"username": "nobody", "pin": "1234"}, None, None),
+                 ("POST", "/api/auth/login", {"username": "", "pin": 12}, None, None),
+                 ("POST", "/api/auth/refresh", None, token, None),
+                 ("POST", "/api/auth/refresh", None, "abc.def.ghi", None),
+                 ("POST", "/api/auth/refresh", None, None, None),
+                 ("GET", f"/api/jobs/{job}", None, None, None),
+                 ("GET", f"/api/jobs/{job}", None, "not-a-token", None),
+                 ("GET", f"/api/jobs/{job}", None, token, None),
+                 ("GET", "/api/jobs/job_nope?x=1", None, token, None),
+                 ("PATCH", f"/api/jobs/{job}", {}, token, None),
+                 ("POST", "/api/jobs", {"name": " ", "goalQuantity": 1}, token, None),
+                 ("POST", "/api/jobs", {"goalQuantity": 2, "jiraLabels": [1]}, token, None),
+                 ("PUT", "/api/jobs/job_nope", None, token, '{"goalQuantity":0}'),
+                 ("PUT", "/api/jobs/job_nope", None, token, '{"name":" "}')]
+        cases += [("PUT", f"/api/jobs/{job}", None, token, raw) for raw in SHOPPLANR_BODIES]
+        answers = [comparable(server, shopplanr_call(server, method, target, body, bearer, raw), job)
+                   for method, target, body, bearer, raw in cases]
+        # Last, the login limit (6 in 15 s): both refuse with Nitro's 429 and a Retry-After.
+        refused = next(answer for answer in (shopplanr_call(server, "POST", "/api/auth/login", {"username": "x", "pin": "0000"})
+                                             for _ in range(10)) if answer[0] == 429)
+        answers.append(comparable(server, refused, job))
+        sides.append((header, sorted(payload), payload["exp"] - payload["iat"], cases, answers))
+    (real_header, real_claims, real_lifetime, cases, real_answers), (header, claims, lifetime, _, answers) = sides
+    assert (header, claims, lifetime) == (real_header, real_claims, real_lifetime) == ({"alg": "ES256"}, claims, 24 * 3600)
+    differences = [(case[:2], case[4] or case[2], mine, theirs) for case, mine, theirs in zip(cases + [("POST", "login x10")], answers, real_answers)
+                   if mine != theirs]
+    assert not differences, json.dumps(differences, indent=1)
