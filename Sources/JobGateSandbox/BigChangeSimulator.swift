@@ -11,7 +11,8 @@ final class BigChangeSimulator: VendorSimulator {
     private var tokenLifetime: TokenLifetime
     private var tokens = IssuedTokens()
     private var jobs: [Int64: JSONObject] = [:]
-    private let customFieldDefinitions: Set<Int64> = [7, 8]
+    /// Custom field definitions (id → caption) of the sandbox tenant.
+    private let customFieldCaptions: [Int64: String] = [7: "Colour", 8: "Access notes"]
 
     init(tokenTTL: Int) {
         tokenLifetime = TokenLifetime(seconds: tokenTTL)
@@ -49,7 +50,7 @@ final class BigChangeSimulator: VendorSimulator {
         guard var job = jobs[id] else { return problemDetails(404, "Not Found", detail: "Job \(id) not found.") }
         switch request.method {
         case "GET":
-            return jsonResponse(200, .object(job))
+            return jsonResponse(200, .object(readable(job)))
         case "PATCH":
             guard let body = request.json?.objectValue else { return problemDetails(400, "Bad Request", detail: "Body must be a JSON object.") }
             let allowed = ["plannedDuration", "description", "reference", "personId", "orderNumber", "customFields"]
@@ -76,6 +77,19 @@ final class BigChangeSimulator: VendorSimulator {
         }
     }
 
+    /// The read names each custom field's definition instead of giving its bare id (`{definition: {id, caption},
+    /// value}`): the GET shape is undocumented and one third-party client reads `customFields[].definition.caption`,
+    /// so the sandbox answers in that shape, unlike the update body's `{definitionId, value}`.
+    private func readable(_ job: JSONObject) -> JSONObject {
+        var job = job
+        job["customFields"] = .array((job["customFields"]?.arrayValue ?? []).map { field in
+            let id = field.objectValue?["definitionId"]?.numberValue?.int64Value ?? 0
+            return ["definition": ["id": .number(JSONNumber(id)), "caption": .string(customFieldCaptions[id] ?? "")],
+                    "value": field.objectValue?["value"] ?? nil]
+        })
+        return job
+    }
+
     private func validate(_ body: JSONObject, job: JSONObject) -> [String: [String]] {
         var errors: [String: [String]] = [:]
         let started = job["status"]?.stringValue != "scheduled"
@@ -96,7 +110,7 @@ final class BigChangeSimulator: VendorSimulator {
         if let value = body["customFields"] {
             for field in value.arrayValue ?? [] {
                 guard let definition = field.objectValue?["definitionId"]?.numberValue?.int64Value,
-                      customFieldDefinitions.contains(definition) else {
+                      customFieldCaptions[definition] != nil else {
                     errors["customFields", default: []].append("Unknown custom field definition.")
                     continue
                 }
