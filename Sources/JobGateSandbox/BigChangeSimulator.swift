@@ -8,18 +8,20 @@ final class BigChangeSimulator: VendorSimulator {
     static let clientSecret = "sandbox-bigchange-secret-91c2"
     static let staticToken = "sandbox-bigchange-static-token"
     static let customerID = "42"
-    private let tokenTTL: Int
+    private var tokenLifetime: TokenLifetime
     private var tokens = IssuedTokens()
     private var jobs: [Int64: JSONObject] = [:]
-    private let customFieldDefinitions: Set<Int64> = [7, 8]
+    /// Custom field definitions (id → caption) of the sandbox tenant.
+    private let customFieldCaptions: [Int64: String] = [7: "Colour", 8: "Access notes"]
 
     init(tokenTTL: Int) {
-        self.tokenTTL = tokenTTL
+        tokenLifetime = TokenLifetime(seconds: tokenTTL)
         reset()
     }
 
     func reset() {
         tokens.removeAll()
+        tokenLifetime.reset()
         jobs = [:]
         for (id, status, description) in [(Int64(1001), "scheduled", "Boiler service"), (1002, "started", "Radiator repair")] {
             jobs[id] = ["id": .number(JSONNumber(id)), "reference": .string("REF-\(id)"),
@@ -28,6 +30,8 @@ final class BigChangeSimulator: VendorSimulator {
                         "createdAt": "2026-01-05T09:00:00Z", "updatedAt": "2026-01-05T09:00:00Z"]
         }
     }
+
+    func apply(settings: JSONObject) -> String? { tokenLifetime.apply(settings) }
 
     func handle(_ request: SimulatedRequest) -> HTTPResponse {
         if request.path == "/auth/tokens" { return issueToken(request) }
@@ -46,7 +50,7 @@ final class BigChangeSimulator: VendorSimulator {
         guard var job = jobs[id] else { return problemDetails(404, "Not Found", detail: "Job \(id) not found.") }
         switch request.method {
         case "GET":
-            return jsonResponse(200, .object(job))
+            return jsonResponse(200, .object(readable(job)))
         case "PATCH":
             guard let body = request.json?.objectValue else { return problemDetails(400, "Bad Request", detail: "Body must be a JSON object.") }
             let allowed = ["plannedDuration", "description", "reference", "personId", "orderNumber", "customFields"]
@@ -73,6 +77,19 @@ final class BigChangeSimulator: VendorSimulator {
         }
     }
 
+    /// The read names each custom field's definition instead of giving its bare id (`{definition: {id, caption},
+    /// value}`): the GET shape is undocumented and one third-party client reads `customFields[].definition.caption`,
+    /// so the sandbox answers in that shape, unlike the update body's `{definitionId, value}`.
+    private func readable(_ job: JSONObject) -> JSONObject {
+        var job = job
+        job["customFields"] = .array((job["customFields"]?.arrayValue ?? []).map { field in
+            let id = field.objectValue?["definitionId"]?.numberValue?.int64Value ?? 0
+            return ["definition": ["id": .number(JSONNumber(id)), "caption": .string(customFieldCaptions[id] ?? "")],
+                    "value": field.objectValue?["value"] ?? nil]
+        })
+        return job
+    }
+
     private func validate(_ body: JSONObject, job: JSONObject) -> [String: [String]] {
         var errors: [String: [String]] = [:]
         let started = job["status"]?.stringValue != "scheduled"
@@ -93,7 +110,7 @@ final class BigChangeSimulator: VendorSimulator {
         if let value = body["customFields"] {
             for field in value.arrayValue ?? [] {
                 guard let definition = field.objectValue?["definitionId"]?.numberValue?.int64Value,
-                      customFieldDefinitions.contains(definition) else {
+                      customFieldCaptions[definition] != nil else {
                     errors["customFields", default: []].append("Unknown custom field definition.")
                     continue
                 }
@@ -114,9 +131,9 @@ final class BigChangeSimulator: VendorSimulator {
               form["client_secret"] == Self.clientSecret else {
             return jsonResponse(401, ["error": "invalid_client"])
         }
-        let token = tokens.issue(prefix: "bc", ttlSeconds: tokenTTL)
+        let token = tokens.issue(prefix: "bc", ttlSeconds: tokenLifetime.seconds)
         return jsonResponse(200, ["access_token": .string(token), "token_type": "Bearer",
-                                  "expires_in": .number(JSONNumber(Int64(tokenTTL)))])
+                                  "expires_in": .number(JSONNumber(Int64(tokenLifetime.seconds)))])
     }
 }
 

@@ -7,15 +7,13 @@ final class LiltSimulator: VendorSimulator {
     static let apiKey = "sandbox-lilt-key-2b8f"
     static let requestsPerMinute = 4000
     private var jobs: [Int64: JSONObject] = [:]
-    private var windowStart: UInt64 = 0
-    private var windowCount = 0
+    private var quota = FixedWindow(limit: requestsPerMinute, seconds: 60)
 
     init() { reset() }
 
     func reset() {
         // A reset starts a fresh quota window too, so one test's traffic never rate-limits the next.
-        windowStart = 0
-        windowCount = 0
+        quota = FixedWindow(limit: Self.requestsPerMinute, seconds: 60)
         jobs = [:]
         for (id, name) in [(Int64(241), "Website launch"), (242, "Product docs")] {
             jobs[id] = ["id": .number(JSONNumber(id)), "name": .string(name), "creationStatus": "COMPLETE",
@@ -23,6 +21,16 @@ final class LiltSimulator: VendorSimulator {
                         "isProcessing": 0, "stats": ["numProjects": 1, "workflowStatus": "IN_PROGRESS"],
                         "domains": [["id": 12, "name": "Marketing"]]]
         }
+    }
+
+    /// `{"requestsPerMinute": N}` shrinks the quota (until the next reset), so a test can use it up.
+    func apply(settings: JSONObject) -> String? {
+        if let unknown = settings.keys.first(where: { $0 != "requestsPerMinute" }) { return "unknown setting '\(unknown)'" }
+        guard let limit = settings["requestsPerMinute"]?.numberValue?.int64Value, (1...Int64(Self.requestsPerMinute)).contains(limit) else {
+            return "requestsPerMinute must be an integer from 1 to \(Self.requestsPerMinute)"
+        }
+        quota = FixedWindow(limit: Int(limit), seconds: 60)
+        return nil
     }
 
     private func message(_ status: Int, _ text: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
@@ -37,12 +45,8 @@ final class LiltSimulator: VendorSimulator {
     }
 
     func handle(_ request: SimulatedRequest) -> HTTPResponse {
-        let now = monotonicNanoseconds()
-        if now &- windowStart > 60_000_000_000 { windowStart = now; windowCount = 0 }
-        windowCount += 1
-        if windowCount > Self.requestsPerMinute {
-            return message(429, "Quota exceeded: wait 60 seconds.", headers: [("Retry-After", "60")])
-        }
+        // LILT documents a 60 s wait once the quota is used up but sends no Retry-After.
+        if quota.consume() != nil { return message(429, "Quota exceeded: wait 60 seconds.") }
         guard let rest = request.segments(after: ["v2", "jobs"]), rest.count == 1 else { return message(404, "Not found") }
         guard authorized(request) else {
             return HTTPResponse(status: 401, headers: [("Content-Type", "text/plain")], body: Array("Unauthorized".utf8))

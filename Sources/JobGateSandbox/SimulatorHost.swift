@@ -7,13 +7,21 @@ import JobGateJSON
 /// One simulated vendor API. Handlers are synchronous and run on the simulator's single loop.
 protocol VendorSimulator: AnyObject {
     func handle(_ request: SimulatedRequest) -> HTTPResponse
-    /// Back to the seed data (and no issued tokens).
+    /// Back to the seed data (and no issued tokens), with the default settings.
     func reset()
+    /// Applies `POST /__sandbox/settings` (e.g. `{"tokenTtlSeconds": 2}`); the reason when it cannot.
+    func apply(settings: JSONObject) -> String?
+}
+
+extension VendorSimulator {
+    func apply(settings: JSONObject) -> String? { "this simulator has no settings" }
 }
 
 /// A request as simulators see it: the path split into segments, the body parsed when it is JSON.
 struct SimulatedRequest {
     let method: String
+    /// The request-target as sent, query included.
+    let target: String
     let path: String
     let segments: [Substring]
     let query: [String: String]
@@ -22,6 +30,7 @@ struct SimulatedRequest {
 
     init(_ request: HTTPRequest) {
         method = request.method
+        target = request.target
         path = String(request.path)
         segments = request.path.split(separator: "/")
         var query: [String: String] = [:]
@@ -165,6 +174,10 @@ final class SimulatorHost: HTTPHandler {
                 headers: headers, body: Array(body.utf8), delayMilliseconds: Int(spec["delayMs"]?.numberValue?.int64Value ?? 0),
                 action: spec["action"]?.stringValue))
             return HTTPResponse(status: 204)
+        case ("POST", "/__sandbox/settings"):
+            guard let settings = request.json?.objectValue else { return jsonResponse(400, ["message": "settings must be a JSON object"]) }
+            if let problem = simulator.apply(settings: settings) { return jsonResponse(400, ["message": .string(problem)]) }
+            return HTTPResponse(status: 204)
         case ("DELETE", "/__sandbox/faults"):
             faults.removeAll()
             return HTTPResponse(status: 204)
@@ -222,7 +235,72 @@ struct IssuedTokens {
     mutating func removeAll() { expiries.removeAll() }
 }
 
+/// How long newly issued tokens live: the simulator's default until a test sets `tokenTtlSeconds` through
+/// `/__sandbox/settings` (to see a gateway renew a short-lived token); a reset restores the default.
+struct TokenLifetime {
+    let defaultSeconds: Int
+    private(set) var seconds: Int
+
+    init(seconds: Int) {
+        defaultSeconds = seconds
+        self.seconds = seconds
+    }
+
+    mutating func reset() { seconds = defaultSeconds }
+
+    /// Takes `tokenTtlSeconds` (0 issues tokens that are already expired); the reason for anything else.
+    mutating func apply(_ settings: JSONObject) -> String? {
+        if let unknown = settings.keys.first(where: { $0 != "tokenTtlSeconds" }) { return "unknown setting '\(unknown)'" }
+        guard let value = settings["tokenTtlSeconds"] else { return nil }
+        guard let number = value.numberValue?.int64Value, (0...365 * 86_400).contains(number) else {
+            return "tokenTtlSeconds must be an integer from 0 to 31536000"
+        }
+        seconds = Int(number)
+        return nil
+    }
+}
+
+/// A fixed-window request counter like rate-limiter-flexible's in-memory limiter: a window opens with the
+/// first request and lasts `seconds`; every request counts, refused ones too.
+struct FixedWindow {
+    let limit: Int
+    let seconds: UInt64
+    private var end: UInt64 = 0
+    private var count = 0
+
+    init(limit: Int, seconds: UInt64) {
+        self.limit = limit
+        self.seconds = seconds
+    }
+
+    /// Counts one request: nil while within the limit, else the whole seconds until the window closes.
+    mutating func consume(now: UInt64 = monotonicNanoseconds()) -> Int? {
+        if now >= end {
+            end = now + seconds * 1_000_000_000
+            count = 0
+        }
+        count += 1
+        guard count > limit else { return nil }
+        return Int((end - now + 999_999_999) / 1_000_000_000)
+    }
+}
+
 func epochSecondsNow() -> Int64 { Int64(time(nil)) }
+
+/// Base64url without padding (RFC 4648 §5), as JWTs use it.
+func base64URLEncoded(_ bytes: [UInt8]) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    var output: [UInt8] = []
+    output.reserveCapacity((bytes.count * 4 + 2) / 3)
+    var index = 0
+    while index < bytes.count {
+        let chunk = bytes[index..<min(index + 3, bytes.count)]
+        let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * UInt32($1.offset)) }
+        for position in 0...chunk.count { output.append(alphabet[Int(value >> (18 - 6 * UInt32(position)) & 0x3F)]) }
+        index += 3
+    }
+    return String(decoding: output, as: UTF8.self)
+}
 
 /// Decodes standard base64; nil on malformed input.
 func base64Decoded(_ text: Substring) -> [UInt8]? {

@@ -120,6 +120,11 @@ class Sandbox:
     def fault(self, vendor, **fault):
         self.control(vendor, "POST", "/__sandbox/faults", fault)
 
+    def settings(self, vendor, **settings):
+        """Changes a simulator's settings until the next reset (POST /__sandbox/settings), e.g. tokenTtlSeconds=2."""
+        refusal = self.control(vendor, "POST", "/__sandbox/settings", settings)
+        assert refusal is None, refusal
+
     def reset(self):
         for vendor in ("deck", "bigchange", "shopplanr", "lilt", "bytenite"):
             self.control(vendor, "POST", "/__sandbox/reset")
