@@ -31,9 +31,10 @@ def vendor_fields_schema(vendor, job_id):
         properties[field["name"]] = schema
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if vendor["id"] == "deck":
-        # A deck update replaces the whole definition (CONTRACT §3): code, schemas and name are required.
+        # A deck update replaces the whole definition (contract §3): code, schemas and name are required, and
+        # prompts must be present (a value or null) since an omitted one is cleared.
         properties["code"] = {"const": job_id}
-        schema["required"] = ["code", "input_schema", "output_schema"]
+        schema["required"] = ["code", "input_schema", "output_schema", "prompts"]
     return schema
 
 

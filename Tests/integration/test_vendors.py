@@ -4,12 +4,13 @@ import http.client
 import json
 import pathlib
 import shutil
+import time
 
 import pytest
 
 from conftest import assert_conforms
 
-SECRETS = ("DECK_SECRET", "DECK_CLIENT_ID", "BIGCHANGE_CLIENT_SECRET", "SHOPPLANR_TOKEN", "LILT_API_KEY", "BYTENITE_API_KEY")
+SECRETS = ("DECK_SECRET", "DECK_CLIENT_ID", "BIGCHANGE_CLIENT_SECRET", "SHOPPLANR_PIN", "LILT_API_KEY", "BYTENITE_API_KEY")
 
 
 @pytest.fixture
@@ -143,13 +144,31 @@ def test_shopplanr_put(gw, sandbox):
     assert status == 200, job
     assert job["goalQuantity"] == 75 and job["name"] == "JOB-2024-001-REV2"
     assert job["vendorData"]["jiraTicketKey"] == "PI-42"
-    [call] = vendor_calls(sandbox, "shopplanr")
+    login, call = vendor_calls(sandbox, "shopplanr")
+    assert login["method"] == "POST" and login["target"] == "/api/auth/login"
+    assert json.loads(login["body"]) == {"username": sandbox.env["SHOPPLANR_USERNAME"], "pin": sandbox.env["SHOPPLANR_PIN"]}
     assert call["method"] == "PUT" and call["target"] == "/api/jobs/job_V1StGXR8Z5jd"
-    assert call["headers"]["authorization"].startswith("Bearer ")
+    assert call["headers"]["authorization"].startswith("Bearer ey"), "the JWT from the login"
+
+
+def test_shopplanr_token_is_renewed_before_it_expires(gw, sandbox):
+    # Shop Planr's refresh answers 500 once a token has expired, so renewal must come before its exp. A
+    # 10 s token (exp in whole seconds: 9-10 s of life) is renewed 80% into its life, at 7.2-8 s.
+    sandbox.settings("shopplanr", tokenTtlSeconds=10)
+    job = "shopplanr:job_V1StGXR8Z5jd"
+    assert patch(gw, job, {"name": "first"})[0] == 200
+    time.sleep(8.4)
+    assert patch(gw, job, {"name": "second"})[0] == 200
+    calls = [(c["method"], c["target"]) for c in vendor_calls(sandbox, "shopplanr")]
+    assert calls == [("POST", "/api/auth/login"), ("PUT", "/api/jobs/job_V1StGXR8Z5jd"),
+                     ("POST", "/api/auth/refresh"), ("PUT", "/api/jobs/job_V1StGXR8Z5jd")], calls
+    requests = vendor_calls(sandbox, "shopplanr")
+    assert requests[2]["headers"]["authorization"] == requests[1]["headers"]["authorization"], "renewed with the old token"
+    assert requests[3]["headers"]["authorization"] != requests[1]["headers"]["authorization"], "and the new one used"
 
 
 def test_shopplanr_400_maps_to_422_by_field(gw, sandbox):
-    sandbox.fault("shopplanr", times=1, status=400, body=json.dumps(
+    sandbox.fault("shopplanr", method="PUT", times=1, status=400, body=json.dumps(
         {"error": True, "url": "/api/jobs/x", "statusCode": 400, "statusMessage": "Bad Request",
          "message": "goalQuantity must be greater than zero"}))
     status, _, problem = patch(gw, "shopplanr:job_V1StGXR8Z5jd", {"goalQuantity": 5})
