@@ -114,6 +114,27 @@ def test_circuit_breaker_opens_and_recovers(sandbox, start_gateway, tmp_path):
     assert patch(gateway, "lilt:241", {"name": "x"})[0] == 200
 
 
+def test_circuit_recovers_when_the_half_open_probe_is_cancelled(sandbox, start_gateway, tmp_path):
+    # Regression: the probe's caller hung up before the vendor answered, so it never reported; the circuit
+    # stayed half-open and every later request got 503 until a reload. The probe now holds a lease it releases.
+    folder = mappings_with(tmp_path, "lilt", retry={"attempts": 1}, circuitBreaker={"failures": 2, "openSeconds": 1})
+    sandbox.reset()
+    gateway = start_gateway("--mappings", str(folder), env=sandbox.env)
+    sandbox.fault("lilt", method="PUT", times=2, status=500, body="{}")
+    assert [patch(gateway, "lilt:241", {"name": "x"})[0] for _ in range(2)] == [502, 502]
+    time.sleep(1.2)
+    sandbox.fault("lilt", method="PUT", times=1, status=200, body="{}", delayMs=3000)
+    sock = gateway.connect()
+    body = json.dumps({"name": "slow probe"}).encode()
+    sock.sendall(b"PATCH /jobs/lilt:241 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    time.sleep(0.3)
+    sock.close()
+    time.sleep(0.2)
+    assert patch(gateway, "lilt:241", {"name": "x"})[0] == 200, "a new probe goes through and closes the circuit"
+    assert patch(gateway, "lilt:241", {"name": "y"})[0] == 200
+
+
 def test_sighup_reload_changes_hash_and_bad_set_keeps_old(sandbox, start_gateway, tmp_path):
     folder = tmp_path / "Mappings"
     shutil.copytree(ROOT / "Mappings", folder)

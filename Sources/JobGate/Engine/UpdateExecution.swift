@@ -168,7 +168,7 @@ final class UpdateExecution {
         case .failure(let failure): failure != .cancelled
         case .success(let response): response.status >= 500
         }
-        runtime.breaker.record(success: !vendorFailed)
+        runtime.breaker.record(vendorFailed ? .failure : .success)
 
         if case .success(let response) = result, response.status == 401, token != nil, !refetchedToken {
             // Our token may have been revoked or expired early: fetch a new one once, then try again.

@@ -12,7 +12,7 @@ final class VendorRuntime: Sendable {
     let breaker: CircuitBreaker
     private let callsInProgress = Atomic<Int>(0)
 
-    init(mapping: VendorMapping) {
+    init(mapping: VendorMapping, defaultTimeout: Double) {
         self.mapping = mapping
         if case .token(let source) = mapping.auth, source.staticToken == nil, let exchange = source.exchange {
             tokens = TokenCache(vendor: mapping.vendor, source: source, exchange: exchange, allowPlainHTTP: mapping.allowPlainHTTP)
@@ -20,7 +20,8 @@ final class VendorRuntime: Sendable {
             tokens = nil
         }
         rateLimiter = RateLimiter(mapping.rateLimits)
-        breaker = CircuitBreaker(mapping.circuitBreaker)
+        // A probe's lease outlasts its whole call (retries share the call's timeout), token fetch included.
+        breaker = CircuitBreaker(mapping.circuitBreaker, leaseSeconds: 2 * (mapping.timeoutSeconds ?? defaultTimeout) + 1)
     }
 
     /// Takes a slot for one update; false when the vendor's concurrency limit is reached.
@@ -61,63 +62,6 @@ final class VendorRuntime: Sendable {
         case .token(let source):
             guard let value = source.staticToken ?? token else { return ([], nil) }
             return ([(source.header, source.prefix + value.exposedValue)], nil)
-        }
-    }
-}
-
-/// Stops calling a vendor that keeps failing: after `failures` consecutive failures the circuit opens for
-/// `openSeconds` (callers get 503 with Retry-After), then one probe request decides whether it closes again.
-final class CircuitBreaker: Sendable {
-    private enum State {
-        case closed(failures: Int)
-        case open(until: UInt64)
-        case halfOpen
-    }
-
-    private let settings: CircuitBreakerSettings
-    private let state = Mutex(State.closed(failures: 0))
-
-    init(_ settings: CircuitBreakerSettings) {
-        self.settings = settings
-    }
-
-    /// Nil when a call may go ahead, else the seconds until the circuit may let one through.
-    func admit() -> Int? {
-        let now = monotonicNanoseconds()
-        return state.withLock { state in
-            switch state {
-            case .closed:
-                return nil
-            case .open(let until) where until > now:
-                return max(1, Int(((Double(until - now)) / 1e9).rounded(.up)))
-            case .open:
-                state = .halfOpen
-                return nil
-            case .halfOpen:
-                return 1
-            }
-        }
-    }
-
-    func record(success: Bool) {
-        state.withLock { state in
-            if success {
-                state = .closed(failures: 0)
-                return
-            }
-            switch state {
-            case .closed(let failures) where failures + 1 < settings.failures:
-                state = .closed(failures: failures + 1)
-            default:
-                state = .open(until: monotonicNanoseconds() &+ UInt64(settings.openSeconds * 1e9))
-            }
-        }
-    }
-
-    var isOpen: Bool {
-        state.withLock { state in
-            if case .closed = state { return false }
-            return true
         }
     }
 }

@@ -13,7 +13,7 @@ final class GatewayState: Sendable {
     init(settings: Settings, mappings: MappingSet) {
         self.settings = settings
         self.mappings = mappings
-        runtimes = mappings.vendors.mapValues(VendorRuntime.init)
+        runtimes = mappings.vendors.mapValues { VendorRuntime(mapping: $0, defaultTimeout: settings.upstreamTimeoutSeconds) }
         redactor = Redactor(mappings.vendors.values.flatMap(\.secrets) + settings.authTokens.map(Secret.init))
         inboundTokens = InboundTokens(settings.authTokens)
     }

@@ -119,14 +119,21 @@ struct JobUpdateFlow {
 
     private func execute(_ prepared: Prepared) {
         let vendor = prepared.runtime.mapping.vendor
-        if let retryAfter = prepared.runtime.breaker.admit() {
+        let ticket: CircuitBreakerStateMachine.Ticket
+        switch prepared.runtime.breaker.admit() {
+        case .admitted(let admitted):
+            ticket = admitted
+        case .refused(let retryAfter):
             var problem = Problem(.unavailable, status: 503, title: "Vendor circuit open",
                                   detail: "Calls to \(vendor) are paused after repeated failures.",
                                   headers: [(name: "Retry-After", value: String(retryAfter))])
             problem.extensions["vendor"] = .string(vendor)
             return respond(problem)
         }
+        // Every way out of an admitted request releases its ticket (a half-open probe's lease with it).
+        let breaker = prepared.runtime.breaker
         if let retryAfter = prepared.runtime.rateLimiter?.acquire() {
+            breaker.release(ticket)
             metrics.rateLimited(vendor: vendor)
             var problem = Problem(.rateLimited, status: 429, title: "Rate limit reached",
                                   detail: "The configured rate limit for \(prepared.runtime.mapping.vendor) is reached.",
@@ -135,6 +142,7 @@ struct JobUpdateFlow {
             return respond(problem)
         }
         guard prepared.runtime.enter() else {
+            breaker.release(ticket)
             var problem = Problem(.unavailable, status: 503, title: "Too many calls in progress",
                                   detail: "The concurrency limit for \(vendor) is reached.",
                                   headers: [(name: "Retry-After", value: "1")])
@@ -152,6 +160,7 @@ struct JobUpdateFlow {
             redactor: state.redactor, metrics: metrics
         ) { outcome in
             prepared.runtime.leave()
+            breaker.release(ticket)
             record.upstreamSteps = outcome.steps
             switch outcome.result {
             case .failure(let problem):
@@ -175,6 +184,7 @@ struct JobUpdateFlow {
         responder.onCancel = {
             execution.cancel()
             prepared.runtime.leave()
+            breaker.release(ticket)
         }
         execution.start()
     }
