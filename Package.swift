@@ -18,14 +18,19 @@ let package = Package(
         ),
         .target(name: "JobGateJSON", swiftSettings: strict),
         .systemLibrary(name: "CLinux"),
-        .target(name: "JobGateHTTP", dependencies: ["CLinux"], swiftSettings: strict),
-        .target(name: "JobGateUpstream", dependencies: ["CCurl", "JobGateHTTP"], swiftSettings: strict),
-        .target(name: "JobGate", dependencies: ["JobGateHTTP", "JobGateJSON", "JobGateUpstream"], swiftSettings: strict),
-        .target(name: "JobGateSandbox", dependencies: ["JobGateHTTP", "JobGateJSON"], swiftSettings: strict),
-        .executableTarget(name: "jobgate", dependencies: ["JobGate", "JobGateHTTP", "JobGateSandbox"], swiftSettings: strict),
+        // The layers, each depending only on those below it:
+        // platform (loop, syscalls) ← inbound server, upstream client; pure core ← runtime ← executable.
+        .target(name: "JobGatePosix", dependencies: ["CLinux"], swiftSettings: strict),
+        .target(name: "JobGateHTTP", dependencies: ["JobGatePosix", "CLinux"], swiftSettings: strict),
+        .target(name: "JobGateUpstream", dependencies: ["CCurl", "JobGatePosix"], swiftSettings: strict),
+        .target(name: "JobGateCore", dependencies: ["JobGateJSON"], swiftSettings: strict),
+        .target(name: "JobGate", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateJSON", "JobGatePosix", "JobGateUpstream"],
+                swiftSettings: strict),
+        .target(name: "JobGateSandbox", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateJSON", "JobGatePosix"], swiftSettings: strict),
+        .executableTarget(name: "jobgate", dependencies: ["JobGate", "JobGatePosix", "JobGateSandbox"], swiftSettings: strict),
         .testTarget(name: "JobGateJSONTests", dependencies: ["JobGateJSON"], swiftSettings: strict),
-        .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"], swiftSettings: strict),
-        .testTarget(name: "JobGateUpstreamTests", dependencies: ["JobGateUpstream"], swiftSettings: strict),
-        .testTarget(name: "JobGateTests", dependencies: ["JobGate"], swiftSettings: strict),
+        .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP", "JobGatePosix"], swiftSettings: strict),
+        .testTarget(name: "JobGateUpstreamTests", dependencies: ["JobGateUpstream", "JobGatePosix"], swiftSettings: strict),
+        .testTarget(name: "JobGateTests", dependencies: ["JobGate", "JobGateCore"], swiftSettings: strict),
     ]
 )

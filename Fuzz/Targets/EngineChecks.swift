@@ -3,13 +3,14 @@
 import Glibc
 #endif
 @testable import JobGate
+@testable import JobGateCore
 import JobGateJSON
 import JobGateUpstream
 
 /// The repository's mappings (Fuzz/run runs from the repository root; JOBGATE_FUZZ_MAPPINGS overrides).
 let shippedMappings: [VendorMapping] = {
     let directory = getenv("JOBGATE_FUZZ_MAPPINGS").map { String(cString: $0) } ?? "Mappings"
-    switch MappingLoader.load(directory: directory, environment: fuzzEnvironment) {
+    switch MappingFolder.load(directory: directory, environment: fuzzEnvironment) {
     case .success(let set):
         require(!set.vendors.isEmpty, "no mappings in \(directory)")
         return set.vendors.keys.sorted().compactMap { set.vendors[$0] }

@@ -6,6 +6,7 @@
 // {id}, pointers that print and parse back), and canned patches and vendor answers run through the engine keep
 // the invariants of EngineChecks.swift.
 @testable import JobGate
+@testable import JobGateCore
 import JobGateJSON
 import JobGateUpstream
 
@@ -58,7 +59,7 @@ public func fuzzMapping(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         }
         for status in [400, 429, 503] {
             let response = UpstreamResponse(status: status, headers: [(name: "Retry-After", value: "7")], body: JSON.serialize(body))
-            let summary = Normalizer.summarize(response, mapping: mapping, redactor: redactor)
+            let summary = Normalizer.summarize(response, mapping: mapping, redactor: redactor, now: 1_800_000_000)
             _ = UpstreamProblems.problem(for: summary, vendor: mapping.vendor).response(instance: "/jobs/x", requestID: "r")
         }
     }

@@ -7,6 +7,7 @@
 // clamped Retry-After, no secret anywhere, and is exactly what it would be had every secret in the answer been
 // replaced by "[redacted]" before we saw it (redaction does not depend on where truncation falls).
 @testable import JobGate
+@testable import JobGateCore
 import JobGateJSON
 import JobGateUpstream
 
@@ -56,7 +57,7 @@ private func redacted(_ bytes: [UInt8]) -> [UInt8] {
 }
 
 private func problemText(_ response: UpstreamResponse, _ mapping: VendorMapping) -> (Problem, [UInt8]) {
-    let summary = Normalizer.summarize(response, mapping: mapping, redactor: shippedRedactor)
+    let summary = Normalizer.summarize(response, mapping: mapping, redactor: shippedRedactor, now: 1_800_000_000)
     let problem = UpstreamProblems.problem(for: summary, vendor: mapping.vendor)
     let http = problem.response(instance: "/jobs/x", requestID: "fuzz")
     return (problem, http.body + Array(http.headers.map { "\($0.name): \($0.value)\n" }.joined().utf8))

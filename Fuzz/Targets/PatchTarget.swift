@@ -6,6 +6,7 @@
 // every planned call goes to the base URL plus the template with the id percent-encoded, and carries each
 // validated value at the pointer its mapping names (see EngineChecks.swift).
 @testable import JobGate
+@testable import JobGateCore
 import JobGateJSON
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import JobGatePosix
 
 /// The handle a handler answers through. Loop-confined; `respond` after the client left is a no-op.
 public final class HTTPResponder {

@@ -1,3 +1,5 @@
+import JobGatePosix
+
 /// An incremental, strict HTTP/1.1 request reader (RFC 9112).
 ///
 /// It is fed a connection's input buffer as bytes arrive and consumes complete lines and body bytes from it,
@@ -368,11 +370,5 @@ func isTokenByte(_ byte: UInt8) -> Bool {
     case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
     case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: true
     default: false
-    }
-}
-
-extension StringProtocol {
-    public func trimmingASCIIWhitespace() -> String {
-        String(decoding: trimmingOWS(Substring(self).utf8), as: UTF8.self)
     }
 }

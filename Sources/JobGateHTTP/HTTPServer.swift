@@ -5,6 +5,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
+import JobGatePosix
 
 /// What the server hands a request to. One handler per event loop, used only on that loop's thread.
 public protocol HTTPHandler: AnyObject {
@@ -94,28 +95,6 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
-}
-
-private final class ThreadBody {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-/// Starts a detached-by-convention POSIX thread running `body` (loop threads, the log writer).
-public func spawnThread(_ body: @escaping @Sendable () -> Void) throws(SystemError) -> pthread_t {
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    let result = pthread_create(&thread, nil, { raw in
-        guard let raw else { return nil }
-        let box = Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue()
-        box.body()
-        return nil
-    }, context)
-    guard result == 0 else {
-        Unmanaged<ThreadBody>.fromOpaque(context).release()
-        throw SystemError(call: "pthread_create", errno: result)
-    }
-    return thread
 }
 
 /// The part of the server living on one loop: its listener, its connections, its handler.

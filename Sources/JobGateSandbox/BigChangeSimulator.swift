@@ -1,5 +1,6 @@
 import JobGateHTTP
 import JobGateJSON
+import JobGatePosix
 
 /// BigChange (JobWatch): OAuth2 client credentials at `/auth/tokens`, `PATCH`/`GET /v1/jobs/{jobId}` with a
 /// `Customer-Id` tenant header; 204 on update, ProblemDetails errors with an `errors` map on 422.

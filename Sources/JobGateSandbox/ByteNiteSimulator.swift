@@ -1,5 +1,6 @@
 import JobGateHTTP
 import JobGateJSON
+import JobGatePosix
 
 /// ByteNite: an API key exchanged at `/v1/auth/access_token` for an hourly token sent raw as `Authorization`;
 /// updates are four `PATCH /v1/customer/jobs/{jobId}/{part}` calls, allowed only in JOB_STATE_NEW; errors are

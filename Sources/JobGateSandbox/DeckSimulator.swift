@@ -1,5 +1,6 @@
 import JobGateHTTP
 import JobGateJSON
+import JobGatePosix
 
 /// Deck API v1: `PATCH /api/v1/jobs/{jobCode}` replaces a job definition (deck.md, FACTS.md).
 final class DeckSimulator: VendorSimulator {

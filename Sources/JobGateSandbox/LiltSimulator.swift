@@ -1,5 +1,6 @@
 import JobGateHTTP
 import JobGateJSON
+import JobGatePosix
 
 /// LILT: `PUT`/`GET /v2/jobs/{jobId}`, HTTP Basic with the key as user and password (or `?key=`),
 /// `{"message"}` errors, 401 as text/plain, 4000 requests a minute.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JobGateHTTP
+import JobGatePosix
 
 /// `jobgate sandbox`: the five vendor simulators, one port each, for offline runs and tests.
 public enum SandboxCommand {

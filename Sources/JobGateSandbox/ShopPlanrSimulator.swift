@@ -1,5 +1,6 @@
 import JobGateHTTP
 import JobGateJSON
+import JobGatePosix
 
 /// Shop Planr (self-hosted Nuxt app, server code at commit bf9f4f8e): a PIN login issues an ES256-shaped JWT,
 /// every job route needs it as a bearer token, per-client rate limits come first, bodies are checked by zod, and

@@ -1,8 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import JobGateCore
 import JobGateHTTP
 import JobGateJSON
+import JobGatePosix
 
 /// One simulated vendor API. Handlers are synchronous and run on the simulator's single loop.
 protocol VendorSimulator: AnyObject {
@@ -286,6 +288,9 @@ struct FixedWindow {
 }
 
 func epochSecondsNow() -> Int64 { Int64(time(nil)) }
+
+/// Now as JavaScript's toISOString writes it (the vendors' own timestamps).
+func rfc3339Now() -> String { RFC3339.format(epochSeconds: epochSeconds(), alwaysMilliseconds: true) }
 
 /// Base64url without padding (RFC 4648 §5), as JWTs use it.
 func base64URLEncoded(_ bytes: [UInt8]) -> String {

@@ -1,10 +1,10 @@
 import CCurl
-import JobGateHTTP
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import JobGatePosix
 
 /// A handle to a call in progress, for cancelling it.
 public struct UpstreamCallID: Hashable, Sendable {

@@ -4,6 +4,7 @@ import Glibc
 import JobGate
 import JobGateHTTP
 import JobGateSandbox
+import JobGatePosix
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = processEnvironment()

@@ -1,5 +1,6 @@
 import XCTest
 @testable import JobGate
+@testable import JobGateCore
 
 /// Every transition of the breaker, time passed in: no sockets, no clock.
 final class CircuitBreakerTests: XCTestCase {

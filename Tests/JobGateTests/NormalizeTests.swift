@@ -2,6 +2,7 @@ import XCTest
 import JobGateJSON
 import JobGateUpstream
 @testable import JobGate
+@testable import JobGateCore
 
 /// Pure translation back: vendor answers → canonical Job or problem.
 final class NormalizeTests: XCTestCase {
@@ -43,7 +44,7 @@ final class NormalizeTests: XCTestCase {
 
     func summary(_ vendor: String, status: Int, _ body: String, headers: [(name: String, value: String)] = []) throws -> UpstreamErrorSummary {
         let response = UpstreamResponse(status: status, headers: headers, body: Array(body.utf8))
-        return Normalizer.summarize(response, mapping: try mapping(vendor), redactor: try loadMappings().redactor)
+        return Normalizer.summarize(response, mapping: try mapping(vendor), redactor: try loadMappings().redactor, now: 1_800_000_000)
     }
 
     func problem(_ vendor: String, status: Int, _ body: String, headers: [(name: String, value: String)] = []) throws -> Problem {
@@ -134,9 +135,11 @@ final class NormalizeTests: XCTestCase {
     }
 
     func testRetryAfterHTTPDate() {
-        XCTAssertEqual(Normalizer.retryAfterSeconds("120"), 120)
-        XCTAssertEqual(Normalizer.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT"), 0, "a past date means now")
-        XCTAssertNil(Normalizer.retryAfterSeconds("soon"))
+        let now = 784_111_777.0 // Sun, 06 Nov 1994 08:49:37 GMT
+        XCTAssertEqual(Normalizer.retryAfterSeconds("120", now: now), 120)
+        XCTAssertEqual(Normalizer.retryAfterSeconds("Sun, 06 Nov 1994 08:50:07 GMT", now: now), 30)
+        XCTAssertEqual(Normalizer.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT", now: now + 5), 0, "a past date means now")
+        XCTAssertNil(Normalizer.retryAfterSeconds("soon", now: now))
     }
 
     func testTimeoutAfterSendingAWriteHasUnknownOutcome() {

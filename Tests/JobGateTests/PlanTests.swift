@@ -1,6 +1,7 @@
 import XCTest
 import JobGateJSON
 @testable import JobGate
+@testable import JobGateCore
 
 /// Pure translation: canonical patch → the vendor's calls, one test class per concern, no sockets.
 final class PlanTests: XCTestCase {

@@ -1,6 +1,7 @@
 import XCTest
 import JobGateJSON
 @testable import JobGate
+@testable import JobGateCore
 
 final class RoutingTests: XCTestCase {
     func reference(_ raw: String, header: String? = nil) throws -> Result<JobReference, Problem> {
@@ -65,7 +66,7 @@ final class RoutingTests: XCTestCase {
 
 final class MappingTests: XCTestCase {
     func testShippedMappingsLoadWithoutCredentialsAsUnconfigured() throws {
-        guard case .success(let set) = MappingLoader.load(directory: mappingsDirectory, environment: [:]) else {
+        guard case .success(let set) = MappingFolder.load(directory: mappingsDirectory, environment: [:]) else {
             return XCTFail("shipped mappings must load with an empty environment")
         }
         XCTAssertEqual(set.vendors.keys.sorted(), ["bigchange", "bytenite", "deck", "lilt", "shopplanr"])
@@ -84,7 +85,7 @@ final class MappingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         try #"{"baseUrl":"${ACME_URL}","auth":{"scheme":"bearer","token":"x"},"fields":{"name":{"to":"name"},"colour":{"to":"/c"}},"calls":[{"method":"PATCH","path":"/jobs"}],"extra":1}"#
             .write(to: folder.appendingPathComponent("acme.json"), atomically: true, encoding: .utf8)
-        guard case .failure(let issues) = MappingLoader.load(directory: folder.path, environment: [:]) else {
+        guard case .failure(let issues) = MappingFolder.load(directory: folder.path, environment: [:]) else {
             return XCTFail("a broken mapping must be rejected")
         }
         let lines = issues.issues.map(\.description)
@@ -117,7 +118,7 @@ final class MappingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         try #"{"baseUrl":"https://api.acme.test/v3","auth":{"scheme":"bearer","token":"${ACME_TOKEN:-t0ken}"},"fields":{"name":{"to":"/title"},"dueAt":{"to":"/deadline","format":"epoch"}},"calls":[{"method":"PUT","path":"/tasks/{id}"}],"response":{"id":"/key"}}"#
             .write(to: folder.appendingPathComponent("acme.json"), atomically: true, encoding: .utf8)
-        guard case .success(let set) = MappingLoader.load(directory: folder.path, environment: [:]), let acme = set.vendors["acme"] else {
+        guard case .success(let set) = MappingFolder.load(directory: folder.path, environment: [:]), let acme = set.vendors["acme"] else {
             return XCTFail("mapping rejected")
         }
         guard case .success(let patch) = PatchValidator.validate(try object(#"{"name":"T","dueAt":"2026-01-01T00:00:00Z"}"#), mapping: acme) else {
@@ -145,6 +146,15 @@ final class MappingTests: XCTestCase {
         XCTAssertNil(RFC3339.parse("2024-01-01 00:00:00Z"))
         XCTAssertNil(RFC3339.parse("2024-01-01T00:00:00"))
         XCTAssertEqual(RFC3339.format(epochSeconds: 1_700_000_000), "2023-11-14T22:13:20Z")
+        XCTAssertEqual(RFC3339.format(epochSeconds: 1_700_000_000, alwaysMilliseconds: true), "2023-11-14T22:13:20.000Z")
+        XCTAssertEqual(RFC3339.format(epochSeconds: -1.5), "1969-12-31T23:59:58.500Z")
+        XCTAssertEqual(RFC3339.format(epochSeconds: -62_135_596_800), "0001-01-01T00:00:00Z")
+        XCTAssertEqual(RFC3339.format(epochSeconds: 253_402_300_799), "9999-12-31T23:59:59Z")
+        // Formatting is pure (no gmtime): every day of four centuries survives a round trip.
+        for day in stride(from: -73_000, to: 73_000, by: 7) {
+            let seconds = Double(day) * 86_400 + 45_296
+            XCTAssertEqual(RFC3339.parse(RFC3339.format(epochSeconds: seconds)), seconds, "day \(day)")
+        }
     }
 
     func testSecretsNeverPrint() {

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import JobGateJSON
 @testable import JobGate
+@testable import JobGateCore
 
 /// The repository's own Mappings/ folder, as ops ship it.
 let mappingsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -19,7 +20,7 @@ let sandboxEnvironment: [String: String] = [
 ]
 
 func loadMappings(_ environment: [String: String] = sandboxEnvironment) throws -> MappingSet {
-    switch MappingLoader.load(directory: mappingsDirectory, environment: environment) {
+    switch MappingFolder.load(directory: mappingsDirectory, environment: environment) {
     case .success(let set): return set
     case .failure(let rejected): throw LoadFailure(issues: rejected.issues.map(\.description))
     }

@@ -3,6 +3,7 @@ import JobGateHTTP
 import JobGateJSON
 import JobGateUpstream
 @testable import JobGate
+@testable import JobGateCore
 
 /// What the vendors' own artefacts taught us (issue 13), as pure translation: no data lost on replacement,
 /// honest answers, tokens that are renewed before they expire.
@@ -88,7 +89,7 @@ final class ReplacementTests: XCTestCase {
 final class HonestAnswerTests: XCTestCase {
     func summary(_ vendor: String, status: Int, _ body: String, headers: [(name: String, value: String)] = []) throws -> UpstreamErrorSummary {
         let response = UpstreamResponse(status: status, headers: headers, body: Array(body.utf8))
-        return Normalizer.summarize(response, mapping: try mapping(vendor), redactor: try loadMappings().redactor)
+        return Normalizer.summarize(response, mapping: try mapping(vendor), redactor: try loadMappings().redactor, now: 1_800_000_000)
     }
 
     func testLiltRateLimitWithoutRetryAfterWaitsTheDocumentedMinute() throws {
@@ -130,7 +131,7 @@ final class HonestAnswerTests: XCTestCase {
         let known = Normalizer.job(from: patch, vendorJobID: "1001", mapping: mapping)
         var failure = Problem(.forbidden, status: 403, title: "Forbidden by the vendor", detail: "bigchange forbids this read.")
         failure.extensions["upstreamStatus"] = 403
-        let answer = JobUpdateFlow.withReadBackFailure(known, failure, instance: "/jobs/bigchange:1001")
+        let answer = JobUpdateFlow.withReadBackFailure(known, failure)
         XCTAssertEqual(text(answer), #"{"id":"bigchange:1001","vendor":"bigchange","vendorJobId":"1001","reference":"R-9","plannedDurationMinutes":30,"vendorData":{},"readBack":{"type":"https://jobgate.dev/problems/forbidden","title":"Forbidden by the vendor","status":403,"detail":"bigchange forbids this read.","upstreamStatus":403}}"#)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import JobGatePosix
 import JobGateHTTP
 @testable import JobGateUpstream
 

@@ -1,4 +1,6 @@
 import JobGateHTTP
+import JobGateCore
+import JobGatePosix
 
 /// Runtime settings: a flag beats the environment, which beats the default (CONTRACT.md §1).
 public struct Settings: Sendable {

@@ -1,5 +1,7 @@
 import JobGateHTTP
 import Synchronization
+import JobGateCore
+import JobGatePosix
 
 /// Stops calling a vendor that keeps failing: after `failures` consecutive failed calls the circuit opens for
 /// `openSeconds` (callers get 503 with Retry-After), then one probe request decides whether it closes again.

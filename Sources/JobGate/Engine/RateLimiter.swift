@@ -1,5 +1,7 @@
 import JobGateHTTP
 import Synchronization
+import JobGateCore
+import JobGatePosix
 
 /// A vendor's rate limit as token buckets, one per window (`requests` per `perSeconds`, refilled
 /// continuously), shared by every loop: one budget for the whole gateway. A call goes ahead only when every

@@ -2,6 +2,8 @@ import JobGateHTTP
 import JobGateJSON
 import JobGateUpstream
 import Synchronization
+import JobGateCore
+import JobGatePosix
 
 /// Tokens the gateway obtains itself (OAuth2 client credentials, ByteNite's key exchange, Shop Planr's
 /// login): fetched lazily, one fetch at a time for all loops, renewed before they expire, and dropped when
@@ -164,7 +166,7 @@ struct TokenAnswer {
                               extensions: ["vendor": .string(vendor)])
         guard case .success(let response) = result else { return .failure(Failure(problem: problem, retryAfterSeconds: nil)) }
         if response.status == 429 {
-            let wait = UpstreamProblems.clamp(response.header("retry-after").flatMap(Normalizer.retryAfterSeconds) ?? 60)
+            let wait = UpstreamProblems.clamp(response.header("retry-after").flatMap { Normalizer.retryAfterSeconds($0, now: now) } ?? 60)
             problem = Problem(.rateLimited, status: 429, title: "Vendor rate limit reached",
                               detail: "\(vendor) is limiting how often JobGate may obtain a token.",
                               extensions: ["vendor": .string(vendor)], headers: [(name: "Retry-After", value: String(wait))])
@@ -226,10 +228,10 @@ enum JWT {
     static func expiryWarning(for token: String, now: Double) -> String? {
         guard let exp = expiry(of: token) else { return nil }
         if exp <= now {
-            return "the static token expired \(rfc3339(seconds: Int64(exp))); calls will be refused (401)"
+            return "the static token expired \(RFC3339.format(epochSeconds: exp)); calls will be refused (401)"
         }
         if exp - now < 86_400 {
-            return "the static token expires \(rfc3339(seconds: Int64(exp))), within a day; prefer credentials the gateway can log in with"
+            return "the static token expires \(RFC3339.format(epochSeconds: exp)), within a day; prefer credentials the gateway can log in with"
         }
         return nil
     }

@@ -1,6 +1,8 @@
 import JobGateHTTP
 import JobGateJSON
 import JobGateUpstream
+import JobGateCore
+import JobGatePosix
 
 /// How one planned call ended, for `steps` in problems and for logs.
 struct StepRecord {
@@ -210,7 +212,7 @@ final class UpdateExecution {
         case .success(let response):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
                                     applied: false, durationSeconds: duration))
-            let summary = Normalizer.summarize(response, mapping: runtime.mapping, redactor: redactor)
+            let summary = Normalizer.summarize(response, mapping: runtime.mapping, redactor: redactor, now: epochSeconds())
             fail(UpstreamProblems.problem(for: summary, vendor: vendor), in: call)
         }
     }
@@ -239,7 +241,7 @@ final class UpdateExecution {
             }
         case .success(let response):
             guard [429, 502, 503, 504].contains(response.status) else { return nil }
-            if let seconds = Normalizer.retryAfter(response, runtime.mapping) {
+            if let seconds = Normalizer.retryAfter(response, runtime.mapping, now: epochSeconds()) {
                 retryAfter = Double(seconds)
             }
         }

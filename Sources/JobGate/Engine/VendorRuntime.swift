@@ -2,6 +2,8 @@ import JobGateHTTP
 import JobGateJSON
 import JobGateUpstream
 import Synchronization
+import JobGateCore
+import JobGatePosix
 
 /// Per-vendor state shared by all event loops: the token cache and the rate limiter. Built with a mapping
 /// set and replaced with it on reload.

@@ -1,9 +1,11 @@
 import JobGateHTTP
+import JobGateCore
+import JobGatePosix
 
 /// `jobgate check [DIR]`: the same validation as startup and reload, printed for people.
 enum CheckCommand {
     static func run(directory: String, environment: [String: String]) -> Int32 {
-        switch MappingLoader.load(directory: directory, environment: environment) {
+        switch MappingFolder.load(directory: directory, environment: environment) {
         case .failure(let rejected):
             for issue in rejected.issues { print(issue) }
             print("\(rejected.issues.count) error\(rejected.issues.count == 1 ? "" : "s") in \(directory)")

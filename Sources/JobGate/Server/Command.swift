@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import JobGateCore
+import JobGatePosix
 
 /// The `jobgate` command line: subcommands and help.
 public enum JobGateCommand {

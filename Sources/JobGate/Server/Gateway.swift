@@ -1,6 +1,8 @@
 import JobGateHTTP
 import JobGateJSON
 import JobGateUpstream
+import JobGateCore
+import JobGatePosix
 
 /// The request handler of one event loop: routes each request and turns every failure into a problem.
 final class Gateway: HTTPHandler {

@@ -1,5 +1,7 @@
 import JobGateHTTP
 import Synchronization
+import JobGateCore
+import JobGatePosix
 
 /// Everything a request needs that configuration decides. Immutable: a reload swaps in a whole new value,
 /// and a request keeps the one it started with.

@@ -1,6 +1,8 @@
 import JobGateHTTP
 import JobGateJSON
 import JobGateUpstream
+import JobGateCore
+import JobGatePosix
 
 /// `PATCH /jobs/{id}`: parse → route → validate → plan → execute → normalize (CONTRACT.md §3).
 /// Everything before `execute` is pure and answers with a problem at the first failure.
@@ -172,7 +174,7 @@ struct JobUpdateFlow {
                     let known = body.flatMap { Normalizer.job(from: $0, vendorJobID: prepared.vendorJobID, mapping: mapping) }
                     return responder.respond(Gateway.json(200, Self.withReadBackFailure(
                         known ?? Normalizer.job(from: prepared.patch, vendorJobID: prepared.vendorJobID, mapping: mapping),
-                        readBackFailure, instance: requestPath)))
+                        readBackFailure)))
                 }
                 guard let body, let job = Normalizer.job(from: body, vendorJobID: prepared.vendorJobID, mapping: mapping) else {
                     return responder.respond(UpstreamProblems.malformedBody(vendor: mapping.vendor)
@@ -191,15 +193,9 @@ struct JobUpdateFlow {
 
     /// The job of an update whose writes landed, with `readBack`: the problem that kept the gateway from
     /// reading it back, so the caller knows the update happened and why the job is incomplete.
-    static func withReadBackFailure(_ job: JSONValue, _ problem: Problem, instance: String) -> JSONValue {
+    static func withReadBackFailure(_ job: JSONValue, _ problem: Problem) -> JSONValue {
         guard var object = job.objectValue else { return job }
-        var readBack = JSONObject()
-        readBack["type"] = .string(problem.kind.uri)
-        readBack["title"] = .string(problem.title)
-        readBack["status"] = .number(JSONNumber(Int64(problem.status)))
-        readBack["detail"] = .string(problem.detail)
-        for (key, value) in problem.extensions { readBack[key] = value }
-        object["readBack"] = .object(readBack)
+        object["readBack"] = problem.json()
         return .object(object)
     }
 

@@ -3,6 +3,8 @@ import Glibc
 #endif
 import JobGateHTTP
 import JobGateJSON
+import JobGateCore
+import JobGatePosix
 
 /// Structured JSON-lines logging to stdout. Loops only append to a buffer; one writer thread does the
 /// write(2)s, so a stalled reader of stdout (a full pipe, a stuck log shipper) costs dropped lines, never a
@@ -24,7 +26,7 @@ public final class Log: Sendable {
     public func log(_ level: Settings.LogLevel, _ event: String, _ fields: JSONObject = JSONObject()) {
         guard enabled(level) else { return }
         var line = JSONObject()
-        line["time"] = .string(rfc3339Now())
+        line["time"] = .string(RFC3339.format(epochSeconds: epochSeconds(), alwaysMilliseconds: true))
         line["level"] = .string(level.rawValue)
         line["event"] = .string(event)
         for (key, value) in fields { line[key] = value }

@@ -1,5 +1,7 @@
 import JobGateHTTP
 import Synchronization
+import JobGateCore
+import JobGatePosix
 
 /// Prometheus metrics for the whole process. Labels are bounded by construction: vendors come from the
 /// mapping set (or "none"), statuses are numbers, error kinds a closed enum; secrets never become labels.

@@ -1,3 +1,5 @@
+import JobGateCore
+import JobGatePosix
 /// `GET /openapi.json`: the public surface as OpenAPI 3.1, served from this literal (kept true by tests that
 /// check real responses against it).
 enum OpenAPIDocument {

@@ -3,6 +3,8 @@ import Glibc
 #endif
 import JobGateHTTP
 import JobGateJSON
+import JobGateCore
+import JobGatePosix
 
 /// `jobgate serve`: starts the loops, then waits for signals on the main thread.
 enum ServeCommand {
@@ -16,7 +18,7 @@ enum ServeCommand {
         signal(SIGPIPE, SIG_IGN)
         let fileLimit = raiseOpenFileLimit()
         let store: StateStore
-        switch MappingLoader.load(directory: settings.mappingsDirectory, environment: environment) {
+        switch MappingFolder.load(directory: settings.mappingsDirectory, environment: environment) {
         case .failure(let issues):
             for issue in issues.issues { printError("jobgate: \(issue)") }
             log.error("startup_failed", ["reason": "invalid mapping files", "mappings": .string(settings.mappingsDirectory)])
@@ -66,7 +68,7 @@ enum ServeCommand {
 extension ServeCommand {
     /// SIGHUP: load the folder again; a bad set is rejected and logged while the old one keeps serving.
     static func reload(settings: Settings, environment: [String: String], store: StateStore, log: Log, metrics: Metrics) {
-        switch MappingLoader.load(directory: settings.mappingsDirectory, environment: environment) {
+        switch MappingFolder.load(directory: settings.mappingsDirectory, environment: environment) {
         case .failure(let issues):
             metrics.reloaded(ok: false)
             log.error("reload_rejected", [

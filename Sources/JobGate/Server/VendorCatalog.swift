@@ -1,4 +1,6 @@
 import JobGateJSON
+import JobGateCore
+import JobGatePosix
 
 /// `GET /vendors`: what each configured vendor accepts, and whether it can be called now. No secrets: only
 /// the names of missing variables.

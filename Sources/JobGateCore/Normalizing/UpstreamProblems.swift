@@ -1,12 +1,11 @@
 import JobGateJSON
-import JobGateUpstream
 
 /// The status table of CONTRACT.md §4 for upstream outcomes, in one place.
-enum UpstreamProblems {
+public enum UpstreamProblems {
     /// Retry-After values we pass on are clamped: a vendor must not park our callers for hours.
-    static let retryAfterRange = 1...3600
+    public static let retryAfterRange = 1...3600
 
-    static func problem(for summary: UpstreamErrorSummary, vendor: String) -> Problem {
+    public static func problem(for summary: UpstreamErrorSummary, vendor: String) -> Problem {
         let upstreamSaid = summary.message.map { ": \($0)" } ?? "."
         var problem: Problem
         switch summary.status {
@@ -47,45 +46,14 @@ enum UpstreamProblems {
         return problem
     }
 
-    static func problem(for failure: UpstreamFailure, vendor: String, isWrite: Bool) -> Problem {
-        var problem: Problem
-        switch failure {
-        case .timeout:
-            problem = Problem(.upstreamTimeout, status: 504, title: "Vendor timeout",
-                              detail: "\(vendor) did not answer in time.")
-        case .bodyTooLarge:
-            problem = Problem(.upstreamError, status: 502, title: "Vendor answer too large",
-                              detail: "\(vendor) sent a response larger than JobGate accepts.")
-        case .malformedResponse:
-            problem = Problem(.upstreamError, status: 502, title: "Malformed vendor answer",
-                              detail: "\(vendor) sent a response that is not valid HTTP.")
-        case .tlsFailure:
-            problem = Problem(.upstreamError, status: 502, title: "TLS failure",
-                              detail: "The TLS connection to \(vendor) could not be verified.")
-        default:
-            problem = Problem(.upstreamError, status: 502, title: "Vendor unreachable",
-                              detail: "JobGate could not complete the call to \(vendor) (\(failure.kind)).")
-        }
-        problem.extensions["vendor"] = .string(vendor)
-        var upstream = JSONObject()
-        upstream["vendor"] = .string(vendor)
-        upstream["error"] = .string(failure.kind)
-        problem.extensions["upstream"] = .object(upstream)
-        if failure.requestMayHaveLanded && isWrite {
-            problem.extensions["outcome"] = "unknown"
-            problem.detail += " The update may or may not have been applied."
-        }
-        return problem
-    }
-
-    static func malformedBody(vendor: String) -> Problem {
+    public static func malformedBody(vendor: String) -> Problem {
         var problem = Problem(.upstreamError, status: 502, title: "Malformed vendor answer",
                               detail: "\(vendor) answered success, but not with the job JSON expected.")
         problem.extensions["vendor"] = .string(vendor)
         return problem
     }
 
-    static func clamp(_ seconds: Int) -> Int {
+    public static func clamp(_ seconds: Int) -> Int {
         min(max(seconds, retryAfterRange.lowerBound), retryAfterRange.upperBound)
     }
 }

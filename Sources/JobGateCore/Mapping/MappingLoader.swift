@@ -1,4 +1,3 @@
-import JobGateHTTP
 import JobGateJSON
 
 /// A problem found in a mapping file: which file, where in it (a JSON pointer), and what is wrong.
@@ -10,6 +9,13 @@ public struct MappingIssue: Sendable, CustomStringConvertible, Equatable {
     public let message: String
     public let severity: Severity
 
+    public init(file: String, path: String, message: String, severity: Severity) {
+        self.file = file
+        self.path = path
+        self.message = message
+        self.severity = severity
+    }
+
     public var description: String {
         "\(severity): \(file)\(path.isEmpty ? "" : " at \(path)"): \(message)"
     }
@@ -19,7 +25,7 @@ public struct MappingIssue: Sendable, CustomStringConvertible, Equatable {
 public struct MappingIssues: Error, Sendable {
     public let issues: [MappingIssue]
 
-    init(_ issues: [MappingIssue]) {
+    public init(_ issues: [MappingIssue]) {
         self.issues = issues
     }
 }
@@ -35,23 +41,17 @@ public struct MappingSet: Sendable {
 }
 
 public enum MappingLoader {
-    /// Loads every `*.json` in `directory`; any error rejects the whole set.
-    public static func load(directory: String, environment: [String: String]) -> Result<MappingSet, MappingIssues> {
-        guard let names = FileSystem.listDirectory(directory) else {
-            return .failure(MappingIssues([MappingIssue(file: directory, path: "", message: "cannot read the mapping folder", severity: .error)]))
-        }
-        let files = names.filter { $0.hasSuffix(".json") }.sorted()
-        guard !files.isEmpty else {
-            return .failure(MappingIssues([MappingIssue(file: directory, path: "", message: "no mapping files (*.json)", severity: .error)]))
+    /// Loads a folder's `*.json` files, given as (file name, bytes) in any order; any error rejects the
+    /// whole set. Reading the folder is the caller's I/O.
+    public static func load(files: [(name: String, bytes: [UInt8])], environment: [String: String]) -> Result<MappingSet, MappingIssues> {
+        let mappingFiles = files.filter { $0.name.hasSuffix(".json") }.sorted { $0.name < $1.name }
+        guard !mappingFiles.isEmpty else {
+            return .failure(MappingIssues([MappingIssue(file: "", path: "", message: "no mapping files (*.json)", severity: .error)]))
         }
         var issues: [MappingIssue] = []
         var vendors: [String: VendorMapping] = [:]
         var hasher = FNV1a()
-        for file in files {
-            guard let data = FileSystem.readFile(directory + "/" + file) else {
-                issues.append(MappingIssue(file: file, path: "", message: "cannot read the file", severity: .error))
-                continue
-            }
+        for (file, data) in mappingFiles {
             hasher.add(Array(file.utf8))
             hasher.add(data)
             var reader = MappingReader(file: file, environment: environment)
@@ -77,7 +77,10 @@ struct FNV1a {
         state ^= 0xFF
     }
 
-    var hex: String { String(state, radix: 16).leftPadded(to: 16) }
+    var hex: String {
+        let digits = String(state, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
 }
 
 /// Reads one mapping file, collecting every problem instead of stopping at the first.
@@ -198,9 +201,6 @@ struct MappingReader {
             report("/adapter", "no built-in adapter named '\(adapter)' (known: \(VendorAdapters.names.joined(separator: ", ")))")
         }
         let caFile = interpolated(object, "caFile", at: "/caFile", required: false).flatMap { $0.isEmpty ? nil : $0 }
-        if let caFile, !FileSystem.isReadable(caFile) {
-            report("/caFile", "cannot read '\(caFile)'")
-        }
         guard issues.allSatisfy({ $0.severity != .error }) else { return nil }
         if !missing.isEmpty {
             warning("", "credentials not configured: set \(missing.joined(separator: ", ")) (requests for this vendor get 503)")

@@ -1,4 +1,3 @@
-import JobGateHTTP
 import JobGateJSON
 
 /// One vendor's mapping file, parsed, interpolated and checked. Immutable; a reload builds a new one.
@@ -44,7 +43,7 @@ public final class VendorMapping: Sendable {
         self.vendor = vendor
         self.displayName = displayName
         self.baseURL = baseURL
-        self.allowPlainHTTP = asciiCaseInsensitiveEquals(baseURL.utf8.prefix(7), "http://")
+        self.allowPlainHTTP = baseURL.prefix(7).lowercased() == "http://"
         self.auth = auth
         self.headers = headers
         self.jobID = jobID
@@ -82,7 +81,7 @@ public enum JobIDRule: String, Sendable, CaseIterable {
     case any, integer, positiveInteger, uuid
 
     /// Nil when `id` is acceptable, else why not.
-    func violation(_ id: String) -> String? {
+    public func violation(_ id: String) -> String? {
         switch self {
         case .any:
             return nil
@@ -122,7 +121,7 @@ public enum AuthScheme: Sendable {
     }
 
     /// Names of the headers carrying credentials, for redaction in dry runs.
-    var credentialHeaderNames: [String] {
+    public var credentialHeaderNames: [String] {
         switch self {
         case .none, .queryKey: []
         case .headers(let headers): headers.map(\.name)
@@ -181,7 +180,7 @@ public struct RetryPolicy: Sendable {
     public var maxDelaySeconds = 2.0
 
     /// Exponential backoff with jitter (50-100% of the step), capped.
-    func delay(afterAttempt attempt: Int) -> Double {
+    public func delay(afterAttempt attempt: Int) -> Double {
         let step = min(maxDelaySeconds, baseDelaySeconds * Double(1 << min(attempt, 16)))
         return step * Double.random(in: 0.5...1.0)
     }
@@ -361,7 +360,7 @@ public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
         root = .object(object)
     }
 
-    init(tokens: [String]) {
+    public init(tokens: [String]) {
         self.tokens = tokens
     }
 }

@@ -92,7 +92,7 @@ public struct FieldErrors: Error, Sendable {
 }
 
 /// Checks the vendor-independent shape of each canonical member (types, ranges, formats).
-enum CanonicalValidation {
+public enum CanonicalValidation {
     static func check(_ field: CanonicalField, _ value: JSONValue, into errors: inout FieldErrors) {
         let name = field.rawValue
         if value.isNull {
@@ -136,7 +136,7 @@ enum CanonicalValidation {
         }
     }
 
-    static func isUUID(_ text: String) -> Bool {
+    public static func isUUID(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard bytes.count == 36 else { return false }
         for (index, byte) in bytes.enumerated() {
@@ -149,7 +149,7 @@ enum CanonicalValidation {
         return true
     }
 
-    static func hexDigit(_ byte: UInt8) -> UInt8? {
+    public static func hexDigit(_ byte: UInt8) -> UInt8? {
         switch byte {
         case 0x30...0x39: byte - 0x30
         case 0x41...0x46: byte - 0x37
@@ -161,5 +161,13 @@ enum CanonicalValidation {
 
 extension String {
     /// Whether the text holds CR, LF or NUL, which must never reach an upstream header.
-    var hasLineBreakOrNUL: Bool { utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
+    public var hasLineBreakOrNUL: Bool { utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing characters that match `isTrimmed`.
+    func trimmingCharacters(_ isTrimmed: (Character) -> Bool) -> String {
+        guard let first = firstIndex(where: { !isTrimmed($0) }), let last = lastIndex(where: { !isTrimmed($0) }) else { return "" }
+        return String(self[first...last])
+    }
 }

@@ -177,7 +177,7 @@ public enum Planner {
 
     /// RFC 3986 unreserved characters pass; everything else, "/" and "%" included, is percent-encoded,
     /// so an id can never change the shape of a vendor URL.
-    static func percentEncoded(_ text: String) -> String {
+    public static func percentEncoded(_ text: String) -> String {
         if text.utf8.allSatisfy(isUnreserved) { return text }
         var result = ""
         for byte in text.utf8 {

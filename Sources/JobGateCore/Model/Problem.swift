@@ -1,4 +1,3 @@
-import JobGateHTTP
 import JobGateJSON
 
 /// An RFC 9457 problem. Every error JobGate answers goes through this one type, so no error path can
@@ -48,18 +47,18 @@ public struct Problem: Error, Sendable {
         self.headers = headers
     }
 
-    public func response(instance: String, requestID: String) -> HTTPResponse {
+    /// The RFC 9457 body. `instance` and `requestId` belong to a response; a problem nested in another
+    /// answer (a read-back failure inside a Job) goes without them.
+    public func json(instance: String? = nil, requestID: String? = nil) -> JSONValue {
         var body = JSONObject()
         body["type"] = .string(kind.uri)
         body["title"] = .string(title)
         body["status"] = .number(JSONNumber(Int64(status)))
         body["detail"] = .string(detail)
-        body["instance"] = .string(instance)
-        body["requestId"] = .string(requestID)
+        if let instance { body["instance"] = .string(instance) }
+        if let requestID { body["requestId"] = .string(requestID) }
         for (key, value) in extensions { body[key] = value }
-        var headers = self.headers
-        headers.append((name: "Content-Type", value: "application/problem+json"))
-        return HTTPResponse(status: status, headers: headers, body: JSON.serialize(.object(body)))
+        return .object(body)
     }
 }
 
@@ -75,22 +74,5 @@ extension Problem {
     public static func methodNotAllowed(allow: String) -> Problem {
         Problem(.methodNotAllowed, status: 405, title: "Method not allowed",
                 detail: "This resource supports \(allow).", headers: [(name: "Allow", value: allow)])
-    }
-
-    /// The problem for a request the HTTP layer could not read.
-    public static func wire(_ error: HTTPParseError) -> Problem {
-        switch error {
-        case .badRequest(let why): .badRequest(why)
-        case .uriTooLong: Problem(.uriTooLong, status: 414, title: "URI too long", detail: error.detail)
-        case .headerFieldsTooLarge(let why):
-            Problem(.headerFieldsTooLarge, status: 431, title: "Request header fields too large", detail: why)
-        case .contentTooLarge:
-            Problem(.contentTooLarge, status: 413, title: "Content too large", detail: error.detail)
-        case .notImplemented(let why): Problem(.notImplemented, status: 501, title: "Not implemented", detail: why)
-        case .versionNotSupported:
-            Problem(.versionNotSupported, status: 505, title: "HTTP version not supported", detail: error.detail)
-        case .expectationFailed:
-            Problem(.expectationFailed, status: 417, title: "Expectation failed", detail: error.detail)
-        }
     }
 }

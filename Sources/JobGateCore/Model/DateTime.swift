@@ -1,9 +1,8 @@
-import JobGateHTTP
 
 /// RFC 3339 date-times without Foundation: validation, and conversion to and from Unix epoch seconds.
-enum RFC3339 {
+public enum RFC3339 {
     /// Epoch seconds (with fraction) of a valid RFC 3339 date-time, or nil if `text` is not one.
-    static func parse(_ text: String) -> Double? {
+    public static func parse(_ text: String) -> Double? {
         let b = Array(text.utf8)
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= b.count else { return nil }
@@ -52,11 +51,36 @@ enum RFC3339 {
         return Double(days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offset) + fraction
     }
 
-    /// Formats epoch seconds as "YYYY-MM-DDTHH:MM:SSZ" (milliseconds only when present).
-    static func format(epochSeconds: Double) -> String {
+    /// Formats epoch seconds as "YYYY-MM-DDTHH:MM:SSZ", with milliseconds when there are any or when
+    /// `alwaysMilliseconds` (the form of JavaScript's toISOString, which log readers and vendors expect).
+    public static func format(epochSeconds: Double, alwaysMilliseconds: Bool = false) -> String {
         let whole = Int64(epochSeconds.rounded(.down))
-        let milliseconds = Int(((epochSeconds - Double(whole)) * 1000).rounded())
-        return rfc3339(seconds: whole, milliseconds: milliseconds == 0 ? nil : min(milliseconds, 999))
+        let milliseconds = min(Int(((epochSeconds - Double(whole)) * 1000).rounded()), 999)
+        let days = Int(whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400)
+        let secondOfDay = Int(whole - Int64(days) * 86_400)
+        let (year, month, day) = civil(fromDays: days)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if milliseconds > 0 || alwaysMilliseconds { text += "." + pad(milliseconds, 3) }
+        return text + "Z"
+    }
+
+    /// The civil date of a day number since 1970-01-01 (Howard Hinnant's algorithm, the inverse of
+    /// `daysFromCivil`).
+    private static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {

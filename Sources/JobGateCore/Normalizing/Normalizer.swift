@@ -1,9 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import JobGateHTTP
 import JobGateJSON
-import JobGateUpstream
+
+/// A vendor's HTTP answer as the pure layers read it; the upstream client's response is one.
+public protocol VendorAnswer {
+    var status: Int { get }
+    var body: [UInt8] { get }
+    /// The first value of a header, its name compared without case.
+    func header(_ name: String) -> String?
+}
 
 /// Pure translation of vendor answers back into the canonical Job, or into a problem (CONTRACT.md §3-4).
 public enum Normalizer {
@@ -115,7 +118,9 @@ extension Normalizer {
     static let excerptLimit = 512
 
     /// Reads a vendor's error answer according to the mapping's error style.
-    public static func summarize(_ response: UpstreamResponse, mapping: VendorMapping, redactor: Redactor) -> UpstreamErrorSummary {
+    /// `now`: the wall clock in epoch seconds, for a Retry-After given as a date.
+    public static func summarize(_ response: some VendorAnswer, mapping: VendorMapping, redactor: Redactor,
+                                 now: Double) -> UpstreamErrorSummary {
         let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 32, maxBytes: 256 * 1024))
         var summary = UpstreamErrorSummary(status: response.status, excerpt: excerpt(response.body, parsed: body, redactor))
         let errors = mapping.errors
@@ -146,13 +151,13 @@ extension Normalizer {
         summary.code = summary.code.map { bounded(redactor.scrub($0)) }
         summary.requestID = (response.header("x-request-id") ?? response.header("request-id") ?? summary.requestID)
             .map { bounded(redactor.scrub($0)) }
-        summary.retryAfterSeconds = retryAfter(response, mapping)
+        summary.retryAfterSeconds = retryAfter(response, mapping, now: now)
         return summary
     }
 
     /// The wait a vendor asks for: its Retry-After, else for a 429 the wait its docs state (mapping).
-    static func retryAfter(_ response: UpstreamResponse, _ mapping: VendorMapping) -> Int? {
-        if let seconds = response.header("retry-after").flatMap(retryAfterSeconds) { return seconds }
+    public static func retryAfter(_ response: some VendorAnswer, _ mapping: VendorMapping, now: Double) -> Int? {
+        if let seconds = response.header("retry-after").flatMap({ retryAfterSeconds($0, now: now) }) { return seconds }
         return response.status == 429 ? mapping.errors.defaultRetryAfterSeconds : nil
     }
 
@@ -228,14 +233,14 @@ extension Normalizer {
     }
 
     /// Retry-After as delta seconds, or as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") turned into one.
-    static func retryAfterSeconds(_ value: String) -> Int? {
-        let trimmed = value.trimmingASCIIWhitespace()
+    public static func retryAfterSeconds(_ value: String, now: Double) -> Int? {
+        let trimmed = value.trimmingCharacters { $0 == " " || $0 == "\t" }
         if let seconds = Int(trimmed) { return max(0, seconds) }
         let parts = trimmed.split(separator: " ")
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard parts.count == 6, parts[5] == "GMT", let month = months.firstIndex(of: String(parts[2])) else { return nil }
         let monthText = month + 1 < 10 ? "0\(month + 1)" : "\(month + 1)"
         guard let date = RFC3339.parse("\(parts[3])-\(monthText)-\(parts[1])T\(parts[4])Z") else { return nil }
-        return max(0, Int(date - Double(time(nil))))
+        return max(0, Int(date - now))
     }
 }
