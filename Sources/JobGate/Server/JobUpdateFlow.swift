@@ -39,34 +39,54 @@ struct JobUpdateFlow {
         let deadline: UInt64?
     }
 
+    /// The gates before any vendor call, in the order their problems take precedence.
     private func prepare(rawID: Substring) -> Result<Prepared, Problem> {
-        let headers = request.headers
-        if state.inboundTokens.isEnabled && !state.inboundTokens.accepts(headers["authorization"]) {
-            return .failure(Problem(.unauthorized, status: 401, title: "Unauthorized",
-                                    detail: "A valid bearer token is required.",
-                                    headers: [(name: "WWW-Authenticate", value: "Bearer realm=\"jobgate\"")]))
+        Result { () throws(Problem) -> Prepared in
+            try authorize()
+            let patch = try patchBody()
+            let (runtime, vendorJobID) = try route(rawID)
+            let validated = try validate(patch, for: runtime.mapping)
+            let deadline = try callerDeadline()
+            let preferences = Preferences(request.headers.values("prefer"))
+            let calls = try plan(validated, vendorJobID: vendorJobID, mapping: runtime.mapping,
+                                 returnMinimal: preferences.returnMinimal)
+            let isDryRun = try dryRunQuery() || preferences.dryRun
+            return Prepared(runtime: runtime, vendorJobID: vendorJobID, patch: validated, calls: calls,
+                            preferMinimal: preferences.returnMinimal, isDryRun: isDryRun, deadline: deadline)
         }
-        guard isJSONContentType(headers["content-type"]) else {
-            return .failure(Problem(.unsupportedMediaType, status: 415, title: "Unsupported media type",
-                                    detail: "Send the patch as application/json or application/merge-patch+json.",
-                                    headers: [(name: "Accept-Patch", value: Self.acceptPatch)]))
+    }
+
+    private func authorize() throws(Problem) {
+        guard !state.inboundTokens.isEnabled || state.inboundTokens.accepts(request.headers["authorization"]) else {
+            throw Problem(.unauthorized, status: 401, title: "Unauthorized", detail: "A valid bearer token is required.",
+                          headers: [(name: "WWW-Authenticate", value: "Bearer realm=\"jobgate\"")])
+        }
+    }
+
+    private func patchBody() throws(Problem) -> JSONObject {
+        guard isJSONContentType(request.headers["content-type"]) else {
+            throw Problem(.unsupportedMediaType, status: 415, title: "Unsupported media type",
+                          detail: "Send the patch as application/json or application/merge-patch+json.",
+                          headers: [(name: "Accept-Patch", value: Self.acceptPatch)])
         }
         let body: JSONValue
         do {
             body = try JSON.parse(request.body)
         } catch {
-            return .failure(.badRequest("The body is not valid JSON: \(error)."))
+            throw .badRequest("The body is not valid JSON: \(error).")
         }
         guard let patch = body.objectValue else {
-            return .failure(.badRequest("The body must be a JSON object (a merge patch of a Job)."))
+            throw .badRequest("The body must be a JSON object (a merge patch of a Job).")
         }
-        let reference: JobReference
-        switch JobReference.parse(rawID: rawID, vendorHeader: headers["job-vendor"], known: state.mappings.vendors) {
-        case .failure(let problem): return .failure(problem)
-        case .success(let parsed): reference = parsed
-        }
+        return patch
+    }
+
+    /// The vendor's runtime and the vendor's own job id, for a configured vendor and a well-formed id.
+    private func route(_ rawID: Substring) throws(Problem) -> (VendorRuntime, String) {
+        let reference = try JobReference.parse(rawID: rawID, vendorHeader: request.headers["job-vendor"],
+                                               known: state.mappings.vendors).get()
         guard let runtime = state.runtimes[reference.vendor] else {
-            return .failure(.badRequest("Unknown vendor '\(reference.vendor)'."))
+            throw .badRequest("Unknown vendor '\(reference.vendor)'.")
         }
         record.vendor = reference.vendor
         let mapping = runtime.mapping
@@ -75,48 +95,52 @@ struct JobUpdateFlow {
                                   detail: "Vendor '\(mapping.vendor)' has no credentials configured (set \(mapping.missingConfiguration.joined(separator: ", "))).",
                                   headers: [(name: "Retry-After", value: "60")])
             problem.extensions["vendor"] = .string(mapping.vendor)
-            return .failure(problem)
+            throw problem
         }
         if let violation = mapping.jobID.violation(reference.vendorJobID) {
-            return .failure(.badRequest("Job id '\(reference.vendorJobID.prefix(64))' for \(mapping.vendor) \(violation)."))
+            throw .badRequest("Job id '\(reference.vendorJobID.prefix(64))' for \(mapping.vendor) \(violation).")
         }
-        let validated: ValidatedPatch
+        return (runtime, reference.vendorJobID)
+    }
+
+    private func validate(_ patch: JSONObject, for mapping: VendorMapping) throws(Problem) -> ValidatedPatch {
         switch PatchValidator.validate(patch, mapping: mapping) {
         case .failure(let errors):
             var problem = Problem(.validation, status: 422, title: "Invalid patch",
                                   detail: "The patch cannot be applied to a \(mapping.vendor) job; see 'errors'.")
             problem.extensions["vendor"] = .string(mapping.vendor)
             problem.extensions["errors"] = errors.json
-            return .failure(problem)
-        case .success(let patch):
-            validated = patch
+            throw problem
+        case .success(let validated):
+            return validated
         }
-        var deadline: UInt64?
-        if let text = headers["request-timeout"] {
-            guard let seconds = Self.decimalSeconds(text.trimmingASCIIWhitespace()), seconds > 0, seconds <= 3600 else {
-                return .failure(.badRequest("Request-Timeout must be a number of seconds in (0, 3600]."))
-            }
-            deadline = responder.receivedAt &+ UInt64(seconds * 1e9)
+    }
+
+    /// The caller's `Request-Timeout` as a monotonic deadline, counted from when the request arrived.
+    private func callerDeadline() throws(Problem) -> UInt64? {
+        guard let text = request.headers["request-timeout"] else { return nil }
+        guard let seconds = Self.decimalSeconds(text.trimmingASCIIWhitespace()), seconds > 0, seconds <= 3600 else {
+            throw .badRequest("Request-Timeout must be a number of seconds in (0, 3600].")
         }
-        let preferences = Preferences(headers.values("prefer"))
-        guard let calls = Planner.update(validated, vendorJobID: reference.vendorJobID, mapping: mapping,
-                                         returnMinimal: preferences.returnMinimal) else {
+        return responder.receivedAt &+ UInt64(seconds * 1e9)
+    }
+
+    private func plan(_ patch: ValidatedPatch, vendorJobID: String, mapping: VendorMapping,
+                      returnMinimal: Bool) throws(Problem) -> [PlannedCall] {
+        guard let calls = Planner.update(patch, vendorJobID: vendorJobID, mapping: mapping, returnMinimal: returnMinimal) else {
             var problem = Problem(.validation, status: 422, title: "Nothing to update",
                                   detail: "The patch sets no field, and \(mapping.vendor) has no read call to answer with the current job.")
             problem.extensions["vendor"] = .string(mapping.vendor)
-            return .failure(problem)
+            throw problem
         }
-        // Strict: a mistyped flag (`dryRun=ture`, `dryRun=1`) must not turn a dry run into a real write.
-        var dryRunQuery = false
-        if let value = request.query.flatMap({ QueryString($0)["dryRun"] }) {
-            guard value == "true" || value == "false" else {
-                return .failure(.badRequest("dryRun must be 'true' or 'false'."))
-            }
-            dryRunQuery = value == "true"
-        }
-        return .success(Prepared(runtime: runtime, vendorJobID: reference.vendorJobID, patch: validated, calls: calls,
-                                 preferMinimal: preferences.returnMinimal,
-                                 isDryRun: dryRunQuery || preferences.dryRun, deadline: deadline))
+        return calls
+    }
+
+    /// Strict: a mistyped flag (`dryRun=ture`, `dryRun=1`) must not turn a dry run into a real write.
+    private func dryRunQuery() throws(Problem) -> Bool {
+        guard let value = request.query.flatMap({ QueryString($0)["dryRun"] }) else { return false }
+        guard value == "true" || value == "false" else { throw .badRequest("dryRun must be 'true' or 'false'.") }
+        return value == "true"
     }
 
     private func execute(_ prepared: Prepared) {
@@ -256,121 +280,5 @@ struct JobUpdateFlow {
         let mediaType = trimmingOWS(value.utf8.prefix { $0 != 0x3B })
         return asciiCaseInsensitiveEquals(mediaType, "application/json")
             || asciiCaseInsensitiveEquals(mediaType, "application/merge-patch+json")
-    }
-}
-
-/// `Prefer` (RFC 7240) preferences JobGate honours.
-struct Preferences {
-    var returnMinimal = false
-    var dryRun = false
-
-    init(_ values: [String]) {
-        for value in values {
-            for preference in value.split(separator: ",") {
-                let token = preference.split(separator: ";").first.map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
-                if token == "return=minimal" { returnMinimal = true }
-                if token == "dry-run" { dryRun = true }
-            }
-        }
-    }
-}
-
-/// A query string's parameters (first occurrence wins), percent-decoded.
-struct QueryString {
-    private var values: [String: String] = [:]
-
-    init(_ query: Substring) {
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = percentDecoded(parts[0]) else { continue }
-            let value = parts.count > 1 ? percentDecoded(parts[1]) : ""
-            if values[key] == nil { values[key] = value }
-        }
-    }
-
-    subscript(key: String) -> String? { values[key] }
-}
-
-/// Strict percent-decoding: a malformed escape or bytes that are not UTF-8 give nil. "+" is a space only in
-/// query strings.
-func percentDecoded(_ text: Substring, plusIsSpace: Bool = true) -> String? {
-    var bytes: [UInt8] = []
-    var iterator = Array(text.utf8).makeIterator()
-    while let byte = iterator.next() {
-        if byte == 0x25 {
-            guard let high = iterator.next().flatMap(CanonicalValidation.hexDigit),
-                  let low = iterator.next().flatMap(CanonicalValidation.hexDigit) else { return nil }
-            bytes.append(high << 4 | low)
-        } else {
-            bytes.append(byte == 0x2B && plusIsSpace ? 0x20 : byte)
-        }
-    }
-    return String(validating: bytes, as: UTF8.self)
-}
-
-/// Which vendor and which of its jobs a request targets.
-struct JobReference: Equatable {
-    let vendor: String
-    let vendorJobID: String
-
-    static let maxIDBytes = 256
-
-    /// `{vendor}:{vendorJobId}` (the colon may be percent-encoded), or a bare id with `Job-Vendor`.
-    static func parse(rawID: Substring, vendorHeader: String?, known: [String: VendorMapping]) -> Result<JobReference, Problem> {
-        // The parser admits only visible ASCII in a target, so an id without "%" is its own decoding.
-        let plain = !rawID.utf8.contains(0x25)
-        guard rawID.utf8.count <= maxIDBytes * 3,
-              let decoded = plain ? String(rawID) : percentDecoded(rawID, plusIsSpace: false) else {
-            return .failure(.badRequest("The job id is not a valid percent-encoded path segment."))
-        }
-        guard !decoded.isEmpty, decoded.utf8.count <= maxIDBytes else {
-            return .failure(.badRequest("The job id must be 1 to \(maxIDBytes) bytes."))
-        }
-        guard !decoded.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0x2F || $0 == 0x5C }) else {
-            return .failure(.badRequest("The job id contains a control character or a slash."))
-        }
-        let colon = decoded.utf8.firstIndex(of: 0x3A)
-        let prefix = colon.map { String(decoded[..<$0]) }
-        let header = vendorHeader?.trimmingASCIIWhitespace()
-        let vendor: String
-        let vendorJobID: String
-        if let header, !header.isEmpty {
-            if let prefix, let colon, prefix == header {
-                vendorJobID = String(decoded[decoded.utf8.index(after: colon)...])
-            } else if let prefix, known[prefix] != nil {
-                return .failure(.badRequest("Job-Vendor '\(header.prefix(64))' disagrees with the id's vendor '\(prefix)'."))
-            } else {
-                vendorJobID = decoded
-            }
-            vendor = header
-        } else {
-            guard let prefix, let colon else {
-                return .failure(.badRequest("The id must be '{vendor}:{vendorJobId}', or send the Job-Vendor header."))
-            }
-            vendor = prefix
-            vendorJobID = String(decoded[decoded.utf8.index(after: colon)...])
-        }
-        guard known[vendor] != nil else {
-            return .failure(.badRequest("Unknown vendor '\(vendor.prefix(64))' (known: \(known.keys.sorted().joined(separator: ", ")))."))
-        }
-        guard !vendorJobID.isEmpty, vendorJobID != ".", vendorJobID != ".." else {
-            return .failure(.badRequest("The vendor job id is empty or a dot segment."))
-        }
-        return .success(JobReference(vendor: vendor, vendorJobID: vendorJobID))
-    }
-}
-
-/// W3C trace context: the upstream hop gets the caller's trace id and a span id of its own.
-enum TraceContext {
-    static func childTraceparent(_ value: String) -> String? {
-        let parts = value.trimmingASCIIWhitespace().split(separator: "-")
-        guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-              parts.allSatisfy({ $0.utf8.allSatisfy { CanonicalValidation.hexDigit($0) != nil && !(0x41...0x46).contains($0) } }),
-              parts[1] != Substring(String(repeating: "0", count: 32)), parts[2] != Substring(String(repeating: "0", count: 16))
-        else { return nil }
-        var generator = SystemRandomNumberGenerator()
-        var span: UInt64 = 0
-        while span == 0 { span = generator.next() }
-        return "00-\(parts[1])-\(String(span, radix: 16).leftPadded(to: 16))-\(parts[3])"
     }
 }

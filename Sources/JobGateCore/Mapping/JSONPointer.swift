@@ -1,0 +1,69 @@
+import JobGateJSON
+
+/// An RFC 6901 JSON pointer, pre-split into unescaped reference tokens.
+public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
+    public let tokens: [String]
+
+    public init?(_ text: String) {
+        if text.isEmpty {
+            tokens = []
+            return
+        }
+        guard text.hasPrefix("/") else { return nil }
+        tokens = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+            String($0.replacing("~1", with: "/").replacing("~0", with: "~"))
+        }
+    }
+
+    public var description: String {
+        tokens.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
+    }
+
+    public var lastToken: String? { tokens.last }
+
+    public func value(in root: JSONValue) -> JSONValue? {
+        var current = root
+        for token in tokens {
+            switch current {
+            case .object(let object):
+                guard let next = object[token] else { return nil }
+                current = next
+            case .array(let array):
+                guard let index = Int(token), array.indices.contains(index) else { return nil }
+                current = array[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+
+    /// Sets `value` at this pointer inside `root`, creating objects along the way.
+    public func set(_ value: JSONValue, in root: inout JSONValue) {
+        guard let first = tokens.first else {
+            root = value
+            return
+        }
+        var object = root.objectValue ?? JSONObject()
+        var child = object[first] ?? .object(JSONObject())
+        JSONPointer(tokens: Array(tokens.dropFirst())).set(value, in: &child)
+        object[first] = child
+        root = .object(object)
+    }
+
+    /// Removes the member at this pointer, if present.
+    public func remove(from root: inout JSONValue) {
+        guard let first = tokens.first, var object = root.objectValue else { return }
+        if tokens.count == 1 {
+            object[first] = nil
+        } else if var child = object[first] {
+            JSONPointer(tokens: Array(tokens.dropFirst())).remove(from: &child)
+            object[first] = child
+        }
+        root = .object(object)
+    }
+
+    public init(tokens: [String]) {
+        self.tokens = tokens
+    }
+}
