@@ -52,9 +52,19 @@ public final class EventLoop: @unchecked Sendable {
         return pthread_equal(threadID, pthread_self()) != 0
     }
 
+    /// Debug builds stop at once when loop-confined state is touched from another thread (swift-nio's
+    /// NIOLoopBound does the same); before the loop runs, its owner may still set it up from anywhere.
+    @inlinable
+    public func assertInLoopThread(file: StaticString = #fileID, line: UInt = #line) {
+        assert(!isStarted || inLoopThread, "loop-confined state touched off event loop \(index)", file: file, line: line)
+    }
+
+    public var isStarted: Bool { threadID != nil }
+
     // MARK: Registration (loop thread only)
 
     public func register(fd: Int32, events: UInt32, handler: EventHandler) throws(SystemError) {
+        assertInLoopThread()
         try add(fd: fd, events: events, handler: handler)
     }
 
@@ -67,12 +77,14 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public func modify(fd: Int32, events: UInt32) {
+        assertInLoopThread()
         var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
         _ = epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, fd, &event)
     }
 
     /// Removes the descriptor; the caller closes it afterwards.
     public func unregister(fd: Int32) {
+        assertInLoopThread()
         _ = epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, fd, nil)
         if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
     }
@@ -81,6 +93,7 @@ public final class EventLoop: @unchecked Sendable {
 
     @discardableResult
     public func schedule(afterNanoseconds delay: UInt64, _ action: @escaping () -> Void) -> TimerID {
+        assertInLoopThread()
         let id = nextTimerID
         nextTimerID += 1
         timerActions[id] = action
@@ -89,6 +102,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public func cancel(_ timer: TimerID) {
+        assertInLoopThread()
         timerActions[timer.value] = nil
     }
 
@@ -193,11 +207,25 @@ public final class EventLoop: @unchecked Sendable {
 }
 
 /// A value that belongs to one event loop's thread, carried through `@Sendable` closures that will run
-/// on that loop. The compiler cannot see loop confinement; this type is where we state it.
+/// on that loop. The compiler cannot see loop confinement; this type is where we state it, and debug
+/// builds check it on every access.
 public final class LoopBound<Value>: @unchecked Sendable {
-    public var value: Value
+    public let loop: EventLoop
+    private var storage: Value
 
-    public init(_ value: Value) {
-        self.value = value
+    public init(_ value: Value, on loop: EventLoop) {
+        self.loop = loop
+        self.storage = value
+    }
+
+    public var value: Value {
+        get {
+            loop.assertInLoopThread()
+            return storage
+        }
+        set {
+            loop.assertInLoopThread()
+            storage = newValue
+        }
     }
 }

@@ -159,23 +159,8 @@ final class Transfer {
         guard !malformedHeader, (100...599).contains(status) else { return .failure(.malformedResponse) }
         var version = 0
         jg_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
-        return .success(UpstreamResponse(status: status, rawHeaderLines: headerLines, body: body, timing: timing(),
+        return .success(UpstreamResponse(status: status, rawHeaderLines: headerLines, body: body,
                                          httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1"))
-    }
-
-    private func timing() -> UpstreamTiming {
-        func seconds(_ info: CURLINFO) -> Double {
-            var microseconds: curl_off_t = 0
-            jg_easy_getinfo_offset(easy, info, &microseconds)
-            return Double(microseconds) / 1_000_000
-        }
-        var timing = UpstreamTiming()
-        timing.nameLookup = seconds(CURLINFO_NAMELOOKUP_TIME_T)
-        timing.connect = seconds(CURLINFO_CONNECT_TIME_T)
-        timing.tlsHandshake = seconds(CURLINFO_APPCONNECT_TIME_T)
-        timing.firstByte = seconds(CURLINFO_STARTTRANSFER_TIME_T)
-        timing.total = seconds(CURLINFO_TOTAL_TIME_T)
-        return timing
     }
 }
 

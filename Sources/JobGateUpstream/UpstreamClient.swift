@@ -11,7 +11,7 @@ public struct UpstreamCallID: Hashable, Sendable {
     fileprivate let value: UInt64
 }
 
-/// The HTTP client every adapter calls through: one curl multi handle per event loop, driven by that loop's
+/// The HTTP client every vendor call goes through: one curl multi handle per event loop, driven by that loop's
 /// epoll (curl_multi_socket_action with socket and timer callbacks), so no call blocks a loop thread or needs
 /// a thread of its own. The multi handle's connection cache keeps upstream connections (and their TLS
 /// sessions, and HTTP/2 multiplexing) alive across requests. Loop-confined: use only on `loop`'s thread.
@@ -65,6 +65,7 @@ public final class UpstreamClient {
     @discardableResult
     public func send(_ request: UpstreamRequest,
                      completion: @escaping (Result<UpstreamResponse, UpstreamFailure>) -> Void) -> UpstreamCallID {
+        loop.assertInLoopThread()
         let id = nextID
         nextID += 1
         let url = request.url.utf8
@@ -93,6 +94,7 @@ public final class UpstreamClient {
 
     /// Abandons a call: its completion never runs and its handle is reclaimed now.
     public func cancel(_ call: UpstreamCallID) {
+        loop.assertInLoopThread()
         guard let transfer = transfers.removeValue(forKey: call.value) else { return }
         curl_multi_remove_handle(multi, transfer.easy)
         recycle(transfer)

@@ -1,4 +1,4 @@
-/// One HTTP call to a vendor, as an adapter plans it.
+/// One HTTP call to a vendor, as the runtime sends it (a planned call plus credentials and transport options).
 public struct UpstreamRequest: Sendable {
     public var method: String
     public var url: String
@@ -16,7 +16,7 @@ public struct UpstreamRequest: Sendable {
     }
 }
 
-/// Per-call transport settings; adapters fill them from the vendor's mapping file.
+/// Per-call transport settings, from the vendor's mapping file.
 public struct UpstreamOptions: Sendable {
     /// The whole call, connect to last body byte.
     public var timeoutSeconds: Double = 10
@@ -35,21 +35,9 @@ public struct UpstreamOptions: Sendable {
     public init() {}
 }
 
-public struct UpstreamTiming: Sendable, Equatable {
-    /// Seconds from the start of the call to each milestone (0 when a reused connection skipped it).
-    public var nameLookup: Double = 0
-    public var connect: Double = 0
-    public var tlsHandshake: Double = 0
-    public var firstByte: Double = 0
-    public var total: Double = 0
-
-    public init() {}
-}
-
 public struct UpstreamResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
-    public var timing: UpstreamTiming
     /// "1.1" or "2".
     public var httpVersion: String
     /// A successful call rarely needs its headers (error summaries and retries do), so the client hands
@@ -62,20 +50,17 @@ public struct UpstreamResponse: Sendable {
         case rawLines([UInt8])
     }
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-                timing: UpstreamTiming = UpstreamTiming(), httpVersion: String = "1.1") {
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], httpVersion: String = "1.1") {
         self.status = status
         self.headerStorage = .fields(headers)
         self.body = body
-        self.timing = timing
         self.httpVersion = httpVersion
     }
 
-    init(status: Int, rawHeaderLines: [UInt8], body: [UInt8], timing: UpstreamTiming, httpVersion: String) {
+    init(status: Int, rawHeaderLines: [UInt8], body: [UInt8], httpVersion: String) {
         self.status = status
         self.headerStorage = .rawLines(rawHeaderLines)
         self.body = body
-        self.timing = timing
         self.httpVersion = httpVersion
     }
 

@@ -49,7 +49,7 @@ final class TokenCache: Sendable {
     /// fetch this call starts on `client`.
     func token(using client: UpstreamClient, timeout: Double, _ deliver: @escaping (Result<Secret, Problem>) -> Void) {
         let now = monotonicNanoseconds()
-        let waiter: Waiter = (client.loop, LoopBound(deliver))
+        let waiter: Waiter = (client.loop, LoopBound(deliver, on: client.loop))
         enum Next { case use(Secret), refuse(Problem), wait, fetch(Fetch) }
         let renewable = renewURL != nil
         let next: Next = state.withLock { state in
