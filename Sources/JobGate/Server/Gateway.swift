@@ -9,16 +9,19 @@ final class Gateway: HTTPHandler {
     private let loop: EventLoop
     private let store: StateStore
     private let log: Log
+    private let registry: MetricsRegistry
+    /// This loop's shard of the metrics.
     private let metrics: Metrics
     /// Created on first use: libcurl's and OpenSSL's start-up cost (and resident pages) is paid only by a
     /// gateway that actually calls a vendor.
     private lazy var client = UpstreamClient(loop: loop)
 
-    init(loop: EventLoop, store: StateStore, log: Log, metrics: Metrics) {
+    init(loop: EventLoop, store: StateStore, log: Log, metrics: MetricsRegistry) {
         self.loop = loop
         self.store = store
         self.log = log
-        self.metrics = metrics
+        self.registry = metrics
+        self.metrics = metrics.recorder(forLoop: loop.index)
     }
 
     func handle(_ request: HTTPRequest, responder: HTTPResponder) {
@@ -51,7 +54,7 @@ final class Gateway: HTTPHandler {
                 return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
             }
             responder.respond(HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "text/plain; version=0.0.4")],
-                                           body: Array(metrics.render(gateway: state).utf8)))
+                                           body: Array(registry.render(gateway: state).utf8)))
         case .vendors:
             guard request.method == "GET" || request.method == "HEAD" else {
                 return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)

@@ -1,50 +1,55 @@
-import JobGateHTTP
-import Synchronization
 import JobGateCore
 import JobGatePosix
+import Synchronization
 
-/// Prometheus metrics for the whole process. Labels are bounded by construction: vendors come from the
-/// mapping set (or "none"), statuses are numbers, error kinds a closed enum; secrets never become labels.
-final class Metrics: Sendable {
+/// Prometheus metrics for the whole process. Each event loop records into a shard of its own, so the hot
+/// path takes no lock another loop wants; a scrape merges the shards. Labels are bounded by construction:
+/// vendors come from the mapping set (or "none"), statuses are numbers, error kinds a closed enum; secrets
+/// never become labels.
+final class MetricsRegistry: Sendable {
     static let version = "0.1.0"
-    /// Seconds; the same buckets for total and upstream latency.
-    static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    struct Histogram {
-        var counts = [UInt64](repeating: 0, count: Metrics.buckets.count)
-        var sum = 0.0
-        var count: UInt64 = 0
-
-        mutating func observe(_ seconds: Double) {
-            for (index, bound) in Metrics.buckets.enumerated() where seconds <= bound { counts[index] += 1 }
-            sum += seconds
-            count += 1
-        }
-    }
-
-    private struct State {
-        var requests: [String: UInt64] = [:]          // "vendor|status"
-        var requestSeconds: [String: Histogram] = [:]  // vendor
-        var upstreamSeconds: [String: Histogram] = [:] // vendor
-        var upstreamErrors: [String: UInt64] = [:]    // "vendor|kind"
-        var rateLimited: [String: UInt64] = [:]       // vendor
-        var reloads: [String: UInt64] = [:]           // "ok" / "rejected"
-    }
-
-    private let state = Mutex(State())
-    private let inFlight = Atomic<Int>(0)
+    /// One per event loop, and one more for what happens off the loops (reloads).
+    private let shards: [Metrics]
     private let log: Log
 
-    init(log: Log) {
+    private let control: Metrics
+
+    init(log: Log, loops: Int) {
         self.log = log
+        shards = (0..<max(loops, 1)).map { _ in Metrics() }
+        control = Metrics()
     }
 
-    func requestStarted() { inFlight.wrappingAdd(1, ordering: .relaxed) }
+    /// The recorder for the loop with `index` (as `EventLoop.index` numbers them).
+    func recorder(forLoop index: Int) -> Metrics {
+        shards[index % shards.count]
+    }
+
+    func reloaded(ok: Bool) {
+        control.reloaded(ok: ok)
+    }
+
+    /// The text exposition format (version 0.0.4).
+    func render(gateway: GatewayState) -> String {
+        var merged = MetricsSnapshot()
+        for shard in shards + [control] { merged.merge(shard.snapshot()) }
+        return merged.render(gateway: gateway, droppedLogLines: log.droppedLines)
+    }
+}
+
+/// What one event loop records. Its lock is only ever contended by a scrape.
+final class Metrics: Sendable {
+    private let state = Mutex(MetricsSnapshot())
+
+    func requestStarted() {
+        state.withLock { $0.inFlight += 1 }
+    }
 
     func requestFinished(vendor: String, status: Int, seconds: Double) {
-        inFlight.wrappingSubtract(1, ordering: .relaxed)
         state.withLock { state in
-            state.requests["\(vendor)|\(status)", default: 0] += 1
+            state.inFlight -= 1
+            state.requests[LabelPair(vendor, status: status), default: 0] += 1
             state.requestSeconds[vendor, default: Histogram()].observe(seconds)
         }
     }
@@ -52,7 +57,7 @@ final class Metrics: Sendable {
     func upstreamCall(vendor: String, seconds: Double, errorKind: String?) {
         state.withLock { state in
             state.upstreamSeconds[vendor, default: Histogram()].observe(seconds)
-            if let errorKind { state.upstreamErrors["\(vendor)|\(errorKind)", default: 0] += 1 }
+            if let errorKind { state.upstreamErrors[LabelPair(vendor, errorKind), default: 0] += 1 }
         }
     }
 
@@ -60,39 +65,100 @@ final class Metrics: Sendable {
         state.withLock { $0.rateLimited[vendor, default: 0] += 1 }
     }
 
-    func reloaded(ok: Bool) {
+    fileprivate func reloaded(ok: Bool) {
         state.withLock { $0.reloads[ok ? "ok" : "rejected", default: 0] += 1 }
     }
 
-    /// The text exposition format (version 0.0.4).
-    func render(gateway: GatewayState) -> String {
-        let snapshot = state.withLock { $0 }
+    fileprivate func snapshot() -> MetricsSnapshot {
+        state.withLock { $0 }
+    }
+}
+
+/// Two label values, kept apart until the exposition writes them (no string building per request).
+struct LabelPair: Hashable, Comparable {
+    let first: String
+    let second: String
+    /// Statuses sort as numbers, not as text.
+    let order: Int
+
+    init(_ first: String, status: Int) {
+        self.first = first
+        self.second = String(status)
+        self.order = status
+    }
+
+    init(_ first: String, _ second: String) {
+        self.first = first
+        self.second = second
+        self.order = 0
+    }
+
+    static func < (lhs: LabelPair, rhs: LabelPair) -> Bool {
+        (lhs.first, lhs.order, lhs.second) < (rhs.first, rhs.order, rhs.second)
+    }
+}
+
+struct Histogram {
+    /// Seconds; the same buckets for total and upstream latency.
+    static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    var counts = [UInt64](repeating: 0, count: Histogram.buckets.count)
+    var sum = 0.0
+    var count: UInt64 = 0
+
+    mutating func observe(_ seconds: Double) {
+        for (index, bound) in Self.buckets.enumerated() where seconds <= bound { counts[index] += 1 }
+        sum += seconds
+        count += 1
+    }
+
+    mutating func merge(_ other: Histogram) {
+        for index in counts.indices { counts[index] += other.counts[index] }
+        sum += other.sum
+        count += other.count
+    }
+}
+
+struct MetricsSnapshot {
+    var inFlight = 0
+    var requests: [LabelPair: UInt64] = [:]          // vendor, status
+    var requestSeconds: [String: Histogram] = [:]    // vendor
+    var upstreamSeconds: [String: Histogram] = [:]   // vendor
+    var upstreamErrors: [LabelPair: UInt64] = [:]    // vendor, kind
+    var rateLimited: [String: UInt64] = [:]          // vendor
+    var reloads: [String: UInt64] = [:]              // "ok" / "rejected"
+
+    mutating func merge(_ other: MetricsSnapshot) {
+        inFlight += other.inFlight
+        requests.merge(other.requests, uniquingKeysWith: +)
+        upstreamErrors.merge(other.upstreamErrors, uniquingKeysWith: +)
+        rateLimited.merge(other.rateLimited, uniquingKeysWith: +)
+        reloads.merge(other.reloads, uniquingKeysWith: +)
+        for (vendor, histogram) in other.requestSeconds { requestSeconds[vendor, default: Histogram()].merge(histogram) }
+        for (vendor, histogram) in other.upstreamSeconds { upstreamSeconds[vendor, default: Histogram()].merge(histogram) }
+    }
+
+    func render(gateway: GatewayState, droppedLogLines: UInt64) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
-        func pair(_ key: String) -> (String, String) {
-            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
-        }
         family("jobgate_build_info", "gauge", "Build and live configuration identity.")
-        out += "jobgate_build_info{version=\"\(Self.version)\",mapping_hash=\"\(gateway.mappings.hash)\"} 1\n"
+        out += "jobgate_build_info{version=\"\(MetricsRegistry.version)\",mapping_hash=\"\(gateway.mappings.hash)\"} 1\n"
         family("jobgate_requests_total", "counter", "Requests answered, by vendor and status.")
-        for (key, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
-            let (vendor, status) = pair(key)
-            out += "jobgate_requests_total{vendor=\"\(vendor)\",status=\"\(status)\"} \(value)\n"
+        for (key, value) in requests.sorted(by: { $0.key < $1.key }) {
+            out += "jobgate_requests_total{vendor=\"\(key.first)\",status=\"\(key.second)\"} \(value)\n"
         }
         family("jobgate_requests_in_flight", "gauge", "Requests being handled now.")
-        out += "jobgate_requests_in_flight \(inFlight.load(ordering: .relaxed))\n"
-        histogram(&out, "jobgate_request_duration_seconds", "Time from request to response.", snapshot.requestSeconds)
-        histogram(&out, "jobgate_upstream_duration_seconds", "Duration of each vendor call.", snapshot.upstreamSeconds)
+        out += "jobgate_requests_in_flight \(inFlight)\n"
+        histogram(&out, "jobgate_request_duration_seconds", "Time from request to response.", requestSeconds)
+        histogram(&out, "jobgate_upstream_duration_seconds", "Duration of each vendor call.", upstreamSeconds)
         family("jobgate_upstream_errors_total", "counter", "Vendor calls that failed without an HTTP answer, by kind.")
-        for (key, value) in snapshot.upstreamErrors.sorted(by: { $0.key < $1.key }) {
-            let (vendor, kind) = pair(key)
-            out += "jobgate_upstream_errors_total{vendor=\"\(vendor)\",kind=\"\(kind)\"} \(value)\n"
+        for (key, value) in upstreamErrors.sorted(by: { $0.key < $1.key }) {
+            out += "jobgate_upstream_errors_total{vendor=\"\(key.first)\",kind=\"\(key.second)\"} \(value)\n"
         }
         family("jobgate_rate_limited_total", "counter", "Requests refused by a vendor's configured rate limit.")
-        for (vendor, value) in snapshot.rateLimited.sorted(by: { $0.key < $1.key }) {
+        for (vendor, value) in rateLimited.sorted(by: { $0.key < $1.key }) {
             out += "jobgate_rate_limited_total{vendor=\"\(vendor)\"} \(value)\n"
         }
         family("jobgate_circuit_open", "gauge", "1 while a vendor's circuit breaker is open.")
@@ -100,18 +166,18 @@ final class Metrics: Sendable {
             out += "jobgate_circuit_open{vendor=\"\(vendor)\"} \(runtime.breaker.isOpen ? 1 : 0)\n"
         }
         family("jobgate_reloads_total", "counter", "SIGHUP reloads of the mapping set, by result.")
-        for (result, value) in snapshot.reloads.sorted(by: { $0.key < $1.key }) {
+        for (result, value) in reloads.sorted(by: { $0.key < $1.key }) {
             out += "jobgate_reloads_total{result=\"\(result)\"} \(value)\n"
         }
         family("jobgate_log_lines_dropped_total", "counter", "Log lines dropped because stdout was not being read.")
-        out += "jobgate_log_lines_dropped_total \(log.droppedLines)\n"
+        out += "jobgate_log_lines_dropped_total \(droppedLogLines)\n"
         return out
     }
 
     private func histogram(_ out: inout String, _ name: String, _ help: String, _ series: [String: Histogram]) {
         out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
         for (vendor, histogram) in series.sorted(by: { $0.key < $1.key }) {
-            for (index, bound) in Self.buckets.enumerated() {
+            for (index, bound) in Histogram.buckets.enumerated() {
                 out += "\(name)_bucket{vendor=\"\(vendor)\",le=\"\(bound)\"} \(histogram.counts[index])\n"
             }
             out += "\(name)_bucket{vendor=\"\(vendor)\",le=\"+Inf\"} \(histogram.count)\n"

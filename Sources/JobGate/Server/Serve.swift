@@ -28,7 +28,7 @@ enum ServeCommand {
             logLoaded(mappings, log: log, event: "mappings_loaded")
         }
 
-        let metrics = Metrics(log: log)
+        let metrics = MetricsRegistry(log: log, loops: settings.threads)
         var configuration = HTTPServerConfiguration(address: settings.listen)
         configuration.loopCount = settings.threads
         configuration.limits.maxBodyBytes = settings.maxBodyBytes
@@ -67,7 +67,7 @@ enum ServeCommand {
 
 extension ServeCommand {
     /// SIGHUP: load the folder again; a bad set is rejected and logged while the old one keeps serving.
-    static func reload(settings: Settings, environment: [String: String], store: StateStore, log: Log, metrics: Metrics) {
+    static func reload(settings: Settings, environment: [String: String], store: StateStore, log: Log, metrics: MetricsRegistry) {
         switch MappingFolder.load(directory: settings.mappingsDirectory, environment: environment) {
         case .failure(let issues):
             metrics.reloaded(ok: false)
