@@ -3,15 +3,29 @@ import JobGateJSON
 import JobGatePosix
 
 /// BigChange (JobWatch): OAuth2 client credentials at `/auth/tokens`, `PATCH`/`GET /v1/jobs/{jobId}` with a
-/// `Customer-Id` tenant header; 204 on update, ProblemDetails errors with an `errors` map on 422.
+/// `Customer-Id` tenant header; 204 on update, ProblemDetails errors with an `errors` map on 422. Two customers,
+/// each with its own client credentials and jobs, so a gateway serving both as accounts can be tried: a token
+/// is good only for the customer whose credentials obtained it.
 final class BigChangeSimulator: VendorSimulator {
-    static let clientID = "sandbox-bigchange-client"
-    static let clientSecret = "sandbox-bigchange-secret-91c2"
+    struct Customer {
+        let id: String
+        let clientID: String
+        let clientSecret: String
+        let jobPrefix: String
+    }
+
+    static let main = Customer(id: "42", clientID: "sandbox-bigchange-client", clientSecret: "sandbox-bigchange-secret-91c2",
+                               jobPrefix: "")
+    static let north = Customer(id: "77", clientID: "sandbox-bigchange-north-client",
+                                clientSecret: "sandbox-bigchange-north-secret-4be7", jobPrefix: "North ")
+    static let customers = [main, north]
     static let staticToken = "sandbox-bigchange-static-token"
-    static let customerID = "42"
     private var tokenLifetime: TokenLifetime
     private var tokens = IssuedTokens()
-    private var jobs: [Int64: JSONObject] = [:]
+    /// The customer each issued token belongs to.
+    private var tokenCustomers: [String: String] = [:]
+    /// Jobs by customer id, then job id.
+    private var jobs: [String: [Int64: JSONObject]] = [:]
     /// Custom field definitions (id → caption) of the sandbox tenant.
     private let customFieldCaptions: [Int64: String] = [7: "Colour", 8: "Access notes"]
 
@@ -22,13 +36,17 @@ final class BigChangeSimulator: VendorSimulator {
 
     func reset() {
         tokens.removeAll()
+        tokenCustomers = [:]
         tokenLifetime.reset()
         jobs = [:]
-        for (id, status, description) in [(Int64(1001), "scheduled", "Boiler service"), (1002, "started", "Radiator repair")] {
-            jobs[id] = ["id": .number(JSONNumber(id)), "reference": .string("REF-\(id)"),
-                        "description": .string(description), "orderNumber": nil, "personId": nil, "plannedDuration": 60,
-                        "customFields": [["definitionId": 7, "value": "red"]], "status": .string(status), "contactId": 5001,
-                        "createdAt": "2026-01-05T09:00:00Z", "updatedAt": "2026-01-05T09:00:00Z"]
+        for customer in Self.customers {
+            for (id, status, description) in [(Int64(1001), "scheduled", "Boiler service"), (1002, "started", "Radiator repair")] {
+                jobs[customer.id, default: [:]][id] = [
+                    "id": .number(JSONNumber(id)), "reference": .string("REF-\(id)"),
+                    "description": .string(customer.jobPrefix + description), "orderNumber": nil, "personId": nil,
+                    "plannedDuration": 60, "customFields": [["definitionId": 7, "value": "red"]], "status": .string(status),
+                    "contactId": 5001, "createdAt": "2026-01-05T09:00:00Z", "updatedAt": "2026-01-05T09:00:00Z"]
+            }
         }
     }
 
@@ -37,18 +55,20 @@ final class BigChangeSimulator: VendorSimulator {
     func handle(_ request: SimulatedRequest) -> HTTPResponse {
         if request.path == "/auth/tokens" { return issueToken(request) }
         guard let rest = request.segments(after: ["v1", "jobs"]), rest.count == 1 else { return problemDetails(404, "Not Found") }
-        guard let bearer = request.headers["authorization"], bearer.hasPrefix("Bearer "),
-              tokens.isValid(String(bearer.dropFirst(7))) || bearer.dropFirst(7) == Self.staticToken else {
-            return HTTPResponse(status: 401)
-        }
+        guard let bearer = request.headers["authorization"], bearer.hasPrefix("Bearer ") else { return HTTPResponse(status: 401) }
+        let token = String(bearer.dropFirst(7))
+        let tokenCustomer = token == Self.staticToken ? Self.main.id : tokens.isValid(token) ? tokenCustomers[token] : nil
+        guard let tokenCustomer else { return HTTPResponse(status: 401) }
         guard let customer = request.headers["customer-id"], Int64(customer) != nil else {
             return problemDetails(400, "Bad Request", detail: "The Customer-Id header is required and must be numeric.")
         }
-        guard customer == Self.customerID else { return problemDetails(403, "Forbidden", detail: "Unknown customer.") }
+        guard customer == tokenCustomer else {
+            return problemDetails(403, "Forbidden", detail: "The access token is not valid for this customer.")
+        }
         guard let id = Int64(rest[0]), id >= 1 else {
             return problemDetails(400, "Bad Request", detail: "jobId must be an integer of at least 1.")
         }
-        guard var job = jobs[id] else { return problemDetails(404, "Not Found", detail: "Job \(id) not found.") }
+        guard var job = jobs[customer]?[id] else { return problemDetails(404, "Not Found", detail: "Job \(id) not found.") }
         switch request.method {
         case "GET":
             return jsonResponse(200, .object(readable(job)))
@@ -71,7 +91,7 @@ final class BigChangeSimulator: VendorSimulator {
                 job["customFields"] = .array(current)
             }
             job["updatedAt"] = .string(rfc3339Now())
-            jobs[id] = job
+            jobs[customer, default: [:]][id] = job
             return HTTPResponse(status: 204)
         default:
             return problemDetails(405, "Method Not Allowed")
@@ -128,11 +148,12 @@ final class BigChangeSimulator: VendorSimulator {
             let parts = pair.split(separator: "=", maxSplits: 1)
             if parts.count == 2 { form[String(parts[0])] = String(parts[1]).removingPercentEncoding }
         }
-        guard form["grant_type"] == "client_credentials", form["client_id"] == Self.clientID,
-              form["client_secret"] == Self.clientSecret else {
+        guard form["grant_type"] == "client_credentials",
+              let customer = Self.customers.first(where: { $0.clientID == form["client_id"] && $0.clientSecret == form["client_secret"] }) else {
             return jsonResponse(401, ["error": "invalid_client"])
         }
         let token = tokens.issue(prefix: "bc", ttlSeconds: tokenLifetime.seconds)
+        tokenCustomers[token] = customer.id
         return jsonResponse(200, ["access_token": .string(token), "token_type": "Bearer",
                                   "expires_in": .number(JSONNumber(Int64(tokenLifetime.seconds)))])
     }

@@ -66,8 +66,12 @@ public enum SandboxCommand {
         let exports = [
             ("DECK_BASE_URL", url("deck", "/api/v1")), ("DECK_CLIENT_ID", DeckSimulator.clientID), ("DECK_SECRET", DeckSimulator.secret),
             ("BIGCHANGE_BASE_URL", url("bigchange", "/v1")), ("BIGCHANGE_TOKEN_URL", url("bigchange", "/auth/tokens")),
-            ("BIGCHANGE_CLIENT_ID", BigChangeSimulator.clientID), ("BIGCHANGE_CLIENT_SECRET", BigChangeSimulator.clientSecret),
-            ("BIGCHANGE_CUSTOMER_ID", BigChangeSimulator.customerID),
+            ("BIGCHANGE_CLIENT_ID", BigChangeSimulator.main.clientID), ("BIGCHANGE_CLIENT_SECRET", BigChangeSimulator.main.clientSecret),
+            ("BIGCHANGE_CUSTOMER_ID", BigChangeSimulator.main.id),
+            // A second customer, for a mapping that serves both as accounts (README, "Accounts").
+            ("BIGCHANGE_NORTH_CLIENT_ID", BigChangeSimulator.north.clientID),
+            ("BIGCHANGE_NORTH_CLIENT_SECRET", BigChangeSimulator.north.clientSecret),
+            ("BIGCHANGE_NORTH_CUSTOMER_ID", BigChangeSimulator.north.id),
             ("SHOPPLANR_BASE_URL", url("shopplanr", "/api")), ("SHOPPLANR_USERNAME", ShopPlanrSimulator.username),
             ("SHOPPLANR_PIN", ShopPlanrSimulator.pin),
             ("LILT_BASE_URL", url("lilt")), ("LILT_API_KEY", LiltSimulator.apiKey),
