@@ -100,12 +100,18 @@ def mappings_with(tmp_path, vendor, **changes):
     return folder
 
 
-def test_circuit_breaker_opens_and_recovers(sandbox, start_gateway, tmp_path):
+def gateway_with_open_lilt_circuit(sandbox, start_gateway, tmp_path):
+    """A gateway whose LILT circuit (2 failures, open for 1 s) two failed updates have just opened."""
     folder = mappings_with(tmp_path, "lilt", retry={"attempts": 1}, circuitBreaker={"failures": 2, "openSeconds": 1})
     sandbox.reset()
     gateway = start_gateway("--mappings", str(folder), env=sandbox.env)
     sandbox.fault("lilt", method="PUT", times=2, status=500, body="{}")
     assert [patch(gateway, "lilt:241", {"name": "x"})[0] for _ in range(2)] == [502, 502]
+    return gateway
+
+
+def test_circuit_breaker_opens_and_recovers(sandbox, start_gateway, tmp_path):
+    gateway = gateway_with_open_lilt_circuit(sandbox, start_gateway, tmp_path)
     status, headers, problem = patch(gateway, "lilt:241", {"name": "x"})
     assert status == 503 and int(headers["retry-after"]) >= 1
     assert len([c for c in vendor_calls(sandbox, "lilt") if c["method"] == "PUT"]) == 2, "open circuit: no call"
@@ -117,11 +123,7 @@ def test_circuit_breaker_opens_and_recovers(sandbox, start_gateway, tmp_path):
 def test_circuit_recovers_when_the_half_open_probe_is_cancelled(sandbox, start_gateway, tmp_path):
     # Regression: the probe's caller hung up before the vendor answered, so it never reported; the circuit
     # stayed half-open and every later request got 503 until a reload. The probe now holds a lease it releases.
-    folder = mappings_with(tmp_path, "lilt", retry={"attempts": 1}, circuitBreaker={"failures": 2, "openSeconds": 1})
-    sandbox.reset()
-    gateway = start_gateway("--mappings", str(folder), env=sandbox.env)
-    sandbox.fault("lilt", method="PUT", times=2, status=500, body="{}")
-    assert [patch(gateway, "lilt:241", {"name": "x"})[0] for _ in range(2)] == [502, 502]
+    gateway = gateway_with_open_lilt_circuit(sandbox, start_gateway, tmp_path)
     time.sleep(1.2)
     sandbox.fault("lilt", method="PUT", times=1, status=200, body="{}", delayMs=3000)
     sock = gateway.connect()
