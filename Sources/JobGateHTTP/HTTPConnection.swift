@@ -114,7 +114,7 @@ final class HTTPConnection: EventHandler {
         }
     }
 
-    private func perform(_ action: Machine.EndOfInputAction) {
+    private func perform(_ action: Machine.PeerAction) {
         switch action {
         case .none: break
         case .parseRemaining: processInput()
@@ -124,29 +124,22 @@ final class HTTPConnection: EventHandler {
 
     /// Parses and dispatches buffered requests while the machine allows, then writes what they produced.
     private func processInput() {
-        while machine.mayParse(unsentOutput: unsentOutput) {
-            let result: HTTPRequestParser.Result
+        parsing: while machine.mayParse(unsentOutput: unsentOutput) {
             do {
-                result = try parser.parse(&input)
+                switch try parser.parse(&input) {
+                case .needMore:
+                    machine.needMoreInput(Machine.ParserProgress(of: parser), now: monotonicNanoseconds())
+                    break parsing
+                case .sendContinue:
+                    output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                    machine.continueRequested(now: monotonicNanoseconds())
+                case .request(let request):
+                    dispatch(request)
+                    machine.handlerReturned()
+                }
             } catch {
                 queueErrorResponse(for: error, framing: machine.parseFailed())
-                break
             }
-            switch result {
-            case .needMore:
-                let progress: Machine.ParserProgress =
-                    parser.isReadingBody ? .inBody : parser.isMidRequest ? .inHead : .betweenRequests
-                machine.needMoreInput(progress, now: monotonicNanoseconds())
-            case .sendContinue:
-                output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
-                machine.continueRequested(now: monotonicNanoseconds())
-                continue
-            case .request(let request):
-                dispatch(request)
-                machine.handlerReturned()
-                continue
-            }
-            break
         }
         writeOutput()
     }

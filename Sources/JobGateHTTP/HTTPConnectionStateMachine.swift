@@ -40,6 +40,10 @@ struct HTTPConnectionStateMachine {
         case betweenRequests
         case inHead
         case inBody
+
+        init(of parser: HTTPRequestParser) {
+            self = parser.isReadingBody ? .inBody : parser.isMidRequest ? .inHead : .betweenRequests
+        }
     }
 
     /// The request side of an open connection: at most one request is between "parsed" and "answered".
@@ -68,7 +72,7 @@ struct HTTPConnectionStateMachine {
         case discard
     }
 
-    enum EndOfInputAction: Equatable {
+    enum PeerAction: Equatable {
         /// Buffered requests may still be complete; once they are parsed the connection closes after output.
         case parseRemaining
         case close(cancellingRequest: Bool)
@@ -198,7 +202,7 @@ struct HTTPConnectionStateMachine {
     }
 
     /// Read returned end of file.
-    mutating func peerFinishedSendingInput() -> EndOfInputAction {
+    mutating func peerFinishedSendingInput() -> PeerAction {
         switch state {
         case .open(.handling, _):
             // The client shut down its side while we hold its request: treat it as gone.
@@ -216,17 +220,17 @@ struct HTTPConnectionStateMachine {
     }
 
     /// The client half-closed while we were not reading, so its last bytes can never be read.
-    mutating func peerHalfClosedWhileNotReading() -> EndOfInputAction {
+    mutating func peerHalfClosedWhileNotReading() -> PeerAction {
         if case .lingering = state { return .none }
         return closeNow()
     }
 
     /// Reset, socket error, or a failed read or write.
-    mutating func peerReset() -> EndOfInputAction {
+    mutating func peerReset() -> PeerAction {
         closeNow()
     }
 
-    private mutating func closeNow() -> EndOfInputAction {
+    private mutating func closeNow() -> PeerAction {
         guard !isClosed else { return .none }
         let wasHandling = if case .open(.handling, _) = state { true } else { false }
         state = .closed

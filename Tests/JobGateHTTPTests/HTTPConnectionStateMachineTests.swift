@@ -28,9 +28,7 @@ private struct Wire {
             do {
                 switch try parser.parse(&input) {
                 case .needMore:
-                    let progress: Machine.ParserProgress =
-                        parser.isReadingBody ? .inBody : parser.isMidRequest ? .inHead : .betweenRequests
-                    machine.needMoreInput(progress, now: now)
+                    machine.needMoreInput(Machine.ParserProgress(of: parser), now: now)
                     return
                 case .sendContinue:
                     continues += 1
