@@ -47,115 +47,101 @@ public final class HTTPResponder {
     }
 }
 
-/// One client connection: reads requests in order, answers them in order, one at a time.
+/// One client connection: the socket, its buffers and its parser. Every decision is the state machine's;
+/// this class reports what happened to it and carries out what it answers.
 final class HTTPConnection: EventHandler {
+    private typealias Machine = HTTPConnectionStateMachine
     private let socket: FileDescriptor
     private unowned let server: LoopServer
+    private var machine: Machine
     private var input = ByteBuffer()
     private var parser: HTTPRequestParser
     private var output: [UInt8] = []
     private var outputSent = 0
+    /// The handle of the request being handled; the machine is in `.handling` exactly while it is set.
     private var inFlight: HTTPResponder?
-    private var inFlightKeepAlive = true
-    private var inFlightVersion = HTTPVersion.http1_1
-    private var inFlightIsHead = false
-    /// Close once the pending output is written (error, Connection: close, drain).
-    private var closeAfterFlush = false
-    private var peerFinishedSending = false
-    private var closeWhenIdleRequested = false
     private var interest: UInt32 = Readiness.readable | Readiness.peerClosed
-    private var isProcessing = false
-    private(set) var deadline: UInt64
-
-    /// Above this much unsent output we stop reading requests until the client catches up.
-    private static let outputHighWater = 256 * 1024
-    /// Input buffered beyond the request being handled (pipelined requests) before we stop reading.
-    private static let readAheadLimit = 64 * 1024
 
     init(socket: FileDescriptor, server: LoopServer) {
         self.socket = socket
         self.server = server
         self.parser = HTTPRequestParser(limits: server.configuration.limits)
-        self.deadline = monotonicNanoseconds() &+ server.configuration.headerTimeout
+        let configuration = server.configuration
+        let timeouts = Machine.Timeouts(header: configuration.headerTimeout, body: configuration.bodyTimeout,
+                                        idle: configuration.idleTimeout, write: configuration.writeTimeout)
+        self.machine = Machine(timeouts: timeouts, now: monotonicNanoseconds())
     }
 
     private var fd: Int32 { socket.rawValue }
+    private var unsentOutput: Int { output.count - outputSent }
+
+    /// When the server's sweep should call `deadlinePassed`.
+    var deadline: UInt64 { machine.deadline?.instant ?? .max }
 
     func handleEvents(_ events: UInt32) {
-        guard socket.isOpen else { return }
+        guard !machine.isClosed else { return }
         if events & (Readiness.error | Readiness.hangUp) != 0 {
-            close()
+            perform(machine.peerReset())
             return
         }
         if events & Readiness.writable != 0 {
-            flush()
-            guard socket.isOpen else { return }
+            writeOutput()
+            // Output that backed up may have held pipelined requests back.
+            if output.isEmpty && !input.isEmpty && machine.mayParse(unsentOutput: 0) { processInput() }
+            guard !machine.isClosed else { return }
         }
         if events & Readiness.readable != 0 {
             readAvailable()
-        } else if events & Readiness.peerClosed != 0 && !isLingering {
-            // The client shut down its side while we hold its request: treat it as gone.
-            close()
+        } else if events & Readiness.peerClosed != 0 {
+            perform(machine.peerHalfClosedWhileNotReading())
         }
     }
 
     private func readAvailable() {
-        if isLingering {
-            discardInput()
-            return
-        }
         let count = server.loop.readScratch.withUnsafeMutableBytes { buffer in
             read(fd, buffer.baseAddress, buffer.count)
         }
         if count > 0 {
+            guard machine.bytesArrived() == .parse else { return }
             server.loop.readScratch.withUnsafeBytes { buffer in
                 input.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             }
             processInput()
         } else if count == 0 {
-            peerFinishedSending = true
-            if inFlight != nil { close(); return }
-            processInput()
+            perform(machine.peerFinishedSendingInput())
         } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-            close()
+            perform(machine.peerReset())
         }
     }
 
-    /// Parses and dispatches buffered requests until one is in flight, output backs up, or input runs out.
+    private func perform(_ action: Machine.PeerAction) {
+        switch action {
+        case .none: break
+        case .parseRemaining: processInput()
+        case .close(let cancellingRequest): close(cancellingRequest: cancellingRequest)
+        }
+    }
+
+    /// Parses and dispatches buffered requests while the machine allows, then writes what they produced.
     private func processInput() {
-        guard !isProcessing else { return }
-        isProcessing = true
-        defer { isProcessing = false }
-        while socket.isOpen && inFlight == nil && !closeAfterFlush && output.count - outputSent < Self.outputHighWater {
-            let wasMidRequest = parser.isMidRequest
-            let wasReadingBody = parser.isReadingBody
-            let result: HTTPRequestParser.Result
+        parsing: while machine.mayParse(unsentOutput: unsentOutput) {
             do {
-                result = try parser.parse(&input)
-            } catch {
-                fail(error)
-                break
-            }
-            switch result {
-            case .needMore:
-                if peerFinishedSending {
-                    closeAfterFlush = true
-                } else if parser.isReadingBody && !wasReadingBody {
-                    deadline = monotonicNanoseconds() &+ server.configuration.bodyTimeout
-                } else if parser.isMidRequest && !wasMidRequest {
-                    deadline = monotonicNanoseconds() &+ server.configuration.headerTimeout
+                switch try parser.parse(&input) {
+                case .needMore:
+                    machine.needMoreInput(Machine.ParserProgress(of: parser), now: monotonicNanoseconds())
+                    break parsing
+                case .sendContinue:
+                    output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                    machine.continueRequested(now: monotonicNanoseconds())
+                case .request(let request):
+                    dispatch(request)
+                    machine.handlerReturned()
                 }
-                if !parser.isMidRequest && closeWhenIdleRequested { closeAfterFlush = true }
-                flush()
-                return
-            case .sendContinue:
-                output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
-                deadline = monotonicNanoseconds() &+ server.configuration.bodyTimeout
-            case .request(let request):
-                dispatch(request)
+            } catch {
+                queueErrorResponse(for: error, framing: machine.parseFailed())
             }
         }
-        flush()
+        writeOutput()
     }
 
     private func dispatch(_ request: HTTPRequest) {
@@ -167,80 +153,73 @@ final class HTTPConnection: EventHandler {
         }
         let responder = HTTPResponder(requestID: requestID, loop: server.loop, connection: self)
         inFlight = responder
-        inFlightKeepAlive = request.keepAlive && !server.isDraining
-        inFlightVersion = request.version
-        inFlightIsHead = request.method == "HEAD"
-        deadline = .max
+        machine.requestParsed(keepAlive: request.keepAlive, version: request.version, isHead: request.method == "HEAD")
         server.handler?.handle(request, responder: responder)
     }
 
     fileprivate func complete(_ response: HTTPResponse, from responder: HTTPResponder) {
-        guard inFlight === responder, socket.isOpen else { return }
+        guard inFlight === responder else { return }
         inFlight = nil
+        let (framing, resumeInput) = machine.responseReady(closesConnection: response.verbatim != nil,
+                                                           now: monotonicNanoseconds())
         if let verbatim = response.verbatim {
             output.append(contentsOf: verbatim)
-            closeAfterFlush = true
-            if !isProcessing { processInput() }
-            return
+        } else {
+            queue(response, requestID: responder.requestID, framing: framing)
         }
-        let keepAlive = inFlightKeepAlive && !server.isDraining && !closeWhenIdleRequested
-        server.serialize(response, requestID: responder.requestID, keepAlive: keepAlive, version: inFlightVersion,
-                         omitBody: inFlightIsHead, into: &output)
-        if !keepAlive { closeAfterFlush = true }
-        deadline = monotonicNanoseconds() &+ server.configuration.idleTimeout
-        if isProcessing { return }
-        processInput()
+        if resumeInput { processInput() }
     }
 
-    private func fail(_ error: HTTPParseError) {
+    private func queue(_ response: HTTPResponse, requestID: String, framing: Machine.ResponseFraming) {
+        server.serialize(response, requestID: requestID, keepAlive: framing.keepAlive, version: framing.version,
+                         omitBody: framing.omitsBody, into: &output)
+    }
+
+    private func queueErrorResponse(for error: HTTPParseError, framing: Machine.ResponseFraming) {
         let requestID = server.nextRequestID()
         let response = server.handler?.response(for: error, requestID: requestID) ?? HTTPResponse(status: error.status)
-        server.serialize(response, requestID: requestID, keepAlive: false, version: .http1_1,
-                         omitBody: false, into: &output)
-        closeAfterFlush = true
+        queue(response, requestID: requestID, framing: framing)
     }
 
     // MARK: Output
 
-    private func flush() {
+    private func writeOutput() {
+        var progressed = false
         while outputSent < output.count {
             let written = output.withUnsafeBytes { buffer in
                 send(fd, buffer.baseAddress! + outputSent, buffer.count - outputSent, Int32(MSG_NOSIGNAL))
             }
             if written > 0 {
                 outputSent += written
-                if inFlight == nil { deadline = monotonicNanoseconds() &+ server.configuration.writeTimeout }
+                progressed = true
             } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                machine.outputBlocked(afterProgress: progressed, now: monotonicNanoseconds())
                 updateInterest()
                 return
             } else if written < 0 && errno == EINTR {
                 continue
             } else {
-                close()
+                perform(machine.peerReset())
                 return
             }
         }
         output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
         outputSent = 0
-        if closeAfterFlush {
-            startLingering()
-            return
+        switch machine.outputFlushed(now: monotonicNanoseconds()) {
+        case .none:
+            updateInterest()
+        case .shutdownWriteAndLinger:
+            shutdown(fd, Int32(SHUT_WR))
+            updateInterest()
         }
-        if inFlight == nil && !parser.isMidRequest {
-            deadline = monotonicNanoseconds() &+ server.configuration.idleTimeout
-        }
-        updateInterest()
-        if !isProcessing && inFlight == nil && !input.isEmpty { processInput() }
     }
 
     private func updateInterest() {
-        guard socket.isOpen else { return }
-        let backedUp = output.count - outputSent >= Self.outputHighWater
         var wanted = Readiness.peerClosed
-        // Reading stays on while a request is in flight (up to a bounded read-ahead), so a keep-alive
-        // request/response cycle costs no epoll_ctl calls; a client that closes meanwhile is still noticed.
-        if !backedUp && !closeAfterFlush && input.readableCount < Self.readAheadLimit { wanted |= Readiness.readable }
-        if outputSent < output.count { wanted |= Readiness.writable }
+        if machine.wantsToRead(bufferedInput: input.readableCount, unsentOutput: unsentOutput) {
+            wanted |= Readiness.readable
+        }
+        if unsentOutput > 0 { wanted |= Readiness.writable }
         if wanted != interest {
             interest = wanted
             server.loop.modify(fd: fd, events: wanted)
@@ -249,56 +228,32 @@ final class HTTPConnection: EventHandler {
 
     // MARK: Lifecycle
 
-    /// After our last response: half-close, then read and drop whatever the client still sends for a moment.
-    /// Closing at once with unread input makes the kernel send RST, which can destroy the response in flight.
-    private var isLingering = false
-
-    private func startLingering() {
-        isLingering = true
-        shutdown(fd, Int32(SHUT_WR))
-        deadline = monotonicNanoseconds() &+ 2_000_000_000
-        interest = Readiness.readable | Readiness.peerClosed
-        server.loop.modify(fd: fd, events: interest)
-    }
-
-    private func discardInput() {
-        let count = server.loop.readScratch.withUnsafeMutableBytes { buffer in
-            read(fd, buffer.baseAddress, buffer.count)
-        }
-        if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) { close() }
-    }
-
     func deadlinePassed() {
-        guard inFlight == nil else { return }
-        if isLingering {
-            close()
-            return
-        }
-        if parser.isMidRequest && output.count == outputSent {
+        switch machine.timerFired(now: monotonicNanoseconds()) {
+        case .none:
+            break
+        case .close(let cancellingRequest):
+            close(cancellingRequest: cancellingRequest)
+        case .answerTimeout:
             let requestID = server.nextRequestID()
-            if let response = server.handler?.timeoutResponse(requestID: requestID) {
-                server.serialize(response, requestID: requestID, keepAlive: false, version: .http1_1,
-                                 omitBody: false, into: &output)
-                closeAfterFlush = true
-                flush()
-                return
-            }
+            let response = server.handler?.timeoutResponse(requestID: requestID) ?? HTTPResponse(status: 408)
+            queue(response, requestID: requestID, framing: .closing)
+            writeOutput()
         }
-        close()
     }
 
     /// Drain: finish what is in flight, then close; close now if nothing is.
     func closeWhenIdle() {
-        closeWhenIdleRequested = true
-        if inFlight == nil && !parser.isMidRequest && output.count == outputSent {
-            close()
+        switch machine.drainRequested() {
+        case .none: break
+        case .close: close(cancellingRequest: false)
         }
     }
 
-    func close() {
-        guard socket.isOpen else { return }
+    /// The machine is already `.closed`; this releases the socket and tells whoever waits on the request.
+    private func close(cancellingRequest: Bool) {
         let fd = self.fd
-        inFlight?.cancel()
+        if cancellingRequest { inFlight?.cancel() }
         inFlight = nil
         server.connectionClosed(self, fd: fd)
         socket.close()
