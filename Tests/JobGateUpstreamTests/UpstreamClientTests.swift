@@ -1,7 +1,6 @@
 import Foundation
 import XCTest
 import JobGatePosix
-import JobGateHTTP
 @testable import JobGateUpstream
 
 /// The upstream client against a real local server (Tests/fixtures/fault_server.py) over real sockets.
