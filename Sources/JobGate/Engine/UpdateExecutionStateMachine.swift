@@ -1,0 +1,351 @@
+import JobGateCore
+import JobGateJSON
+import JobGateUpstream
+
+/// How one planned call ended, for `steps` in problems and for logs.
+struct StepRecord {
+    let name: String
+    let method: String
+    var status: Int?
+    var error: String?
+    var applied: Bool
+    var durationSeconds: Double
+
+    var json: JSONValue {
+        var object = JSONObject()
+        object["call"] = .string(name)
+        object["method"] = .string(method)
+        if let status { object["status"] = .number(JSONNumber(Int64(status))) }
+        if let error { object["error"] = .string(error) }
+        object["applied"] = .bool(applied)
+        return .object(object)
+    }
+}
+
+/// One try of a call, reported as `attempts` when the call was retried.
+struct Attempt {
+    let status: Int?
+    let error: String?
+    let duration: Double
+
+    var json: JSONValue {
+        var object = JSONObject()
+        if let error { object["error"] = .string(error) }
+        if let status { object["status"] = .number(JSONNumber(Int64(status))) }
+        object["durationMs"] = .number(JSONNumber(Int64((duration * 1000).rounded())))
+        return .object(object)
+    }
+}
+
+/// Every decision of an update's execution, apart from its I/O: which call goes next and with what timeout
+/// and body, when a token is needed (again), whether a failed attempt is retried and after how long, and what
+/// the update answers. Calls go one after another in plan order and stop at the first failure; a multi-call
+/// update that fails part-way reports which calls were applied.
+///
+/// Time comes in with the events and every effect goes out as an action (`UpdateExecution` performs them),
+/// so each transition is tested without sockets or clocks.
+struct UpdateExecutionStateMachine {
+    enum State: Equatable {
+        case initial
+        /// Attempt `attempt` (0 first) of call `step` waits for the vendor's token.
+        case awaitingToken(step: Int, attempt: Int)
+        /// Attempt `attempt` of call `step` was sent at `sentAt` with `token`.
+        case calling(step: Int, attempt: Int, token: Secret?, sentAt: UInt64)
+        /// Waiting before attempt `attempt` of call `step`, a retry.
+        case backingOff(step: Int, attempt: Int)
+        /// Answered, or the caller went away: whatever still arrives (a token, a timer, the answer of a call
+        /// the client could not start) is dropped.
+        case finished
+    }
+
+    struct Outcome {
+        var result: Result<JSONValue?, Problem>
+        var steps: [StepRecord]
+        /// The writes landed but reading the job back failed: the answer is still a success, and says why
+        /// the job in it is only what the gateway knows.
+        var readBackFailure: Problem?
+    }
+
+    /// What one attempt tells the circuit breaker and the metrics.
+    struct AttemptReport {
+        let verdict: CircuitBreakerStateMachine.Verdict
+        let seconds: Double
+        /// The transport failure, nil when the vendor answered.
+        let failureKind: String?
+    }
+
+    indirect enum Action {
+        /// Get the vendor's token (cached or fetched), after forgetting `refused`, which the vendor just refused.
+        case fetchToken(refused: Secret?)
+        /// Send call `step` of the plan, with `token`'s credentials, this body (merged with the job as the
+        /// merge-base read found it) and these options (timeout cut to what is left).
+        case sendCall(step: Int, token: Secret?, body: [UInt8], options: UpstreamOptions)
+        /// Deliver `backoffElapsed` after this many seconds.
+        case scheduleBackoff(seconds: Double)
+        /// Report the attempt that just ended, then do `then`.
+        case recordVerdict(AttemptReport, then: Action)
+        /// Abandon the call in progress: its answer is not wanted.
+        case cancelCall
+        case finish(Outcome)
+        case none
+    }
+
+    private(set) var state = State.initial
+    /// Every call of the update in order (see `Planner.update`).
+    private let calls: [PlannedCall]
+    private let mapping: VendorMapping
+    /// The vendor's transport options: each attempt's timeout is cut from them.
+    private let options: UpstreamOptions
+    /// The caller's `Request-Timeout`, as a monotonic deadline: bounds calls, retries and waits.
+    private let deadline: UInt64?
+    /// Only vendors whose tokens the gateway obtains itself wait for one before each attempt.
+    private let needsToken: Bool
+    private let redactor: Redactor
+    private var steps: [StepRecord] = []
+    private var lastJSON: JSONValue?
+    /// The job as the merge-base read found it, for writes whose parts the vendor replaces whole.
+    private var currentJob: JSONValue?
+    /// One token re-fetch per update: a second 401 means our credentials are wrong, not stale.
+    private var refetchedToken = false
+    /// Attempts of the call in progress (more than one when it was retried).
+    private var attempts: [Attempt] = []
+    /// When the call in progress was first tried: its retries and their waits share its timeout.
+    private var callStarted: UInt64 = 0
+
+    init(calls: [PlannedCall], mapping: VendorMapping, options: UpstreamOptions, deadline: UInt64?,
+         needsToken: Bool, redactor: Redactor) {
+        self.calls = calls
+        self.mapping = mapping
+        self.options = options
+        self.deadline = deadline
+        self.needsToken = needsToken
+        self.redactor = redactor
+    }
+
+    private var vendor: String { mapping.vendor }
+
+    // MARK: Events
+
+    mutating func start(now: UInt64) -> Action {
+        guard case .initial = state else { preconditionFailure("started twice, in \(state)") }
+        return begin(step: 0, attempt: 0, now: now)
+    }
+
+    mutating func tokenDelivered(_ token: Secret, now: UInt64) -> Action {
+        switch state {
+        case .awaitingToken(let step, let attempt): return send(step: step, attempt: attempt, token: token, now: now)
+        case .finished: return .none
+        case .initial, .calling, .backingOff: preconditionFailure("token delivered in \(state)")
+        }
+    }
+
+    mutating func tokenFailed(_ problem: Problem) -> Action {
+        switch state {
+        case .awaitingToken: return finish(.failure(problem))
+        case .finished: return .none
+        case .initial, .calling, .backingOff: preconditionFailure("token failure in \(state)")
+        }
+    }
+
+    /// `epochSeconds`: the wall clock, which a Retry-After given as an HTTP-date is read against.
+    mutating func callAnswered(_ response: UpstreamResponse, now: UInt64, epochSeconds: Double) -> Action {
+        callEnded(.answered(response, epochSeconds: epochSeconds), now: now)
+    }
+
+    mutating func callFailed(_ failure: UpstreamFailure, now: UInt64) -> Action {
+        callEnded(.failed(failure), now: now)
+    }
+
+    mutating func backoffElapsed(now: UInt64) -> Action {
+        switch state {
+        case .backingOff(let step, let attempt): return begin(step: step, attempt: attempt, now: now)
+        case .finished: return .none
+        case .initial, .awaitingToken, .calling: preconditionFailure("backoff elapsed in \(state)")
+        }
+    }
+
+    /// The caller went away: nothing is answered, and only a call in progress needs stopping (a token or a
+    /// timer still to come is dropped when it arrives).
+    mutating func cancelled() -> Action {
+        let callInProgress = if case .calling = state { true } else { false }
+        state = .finished
+        return callInProgress ? .cancelCall : .none
+    }
+
+    // MARK: Transitions
+
+    /// Attempt `attempt` of call `step`, or the update's success when every call is done.
+    private mutating func begin(step: Int, attempt: Int, now: UInt64, refusedToken: Secret? = nil) -> Action {
+        guard step < calls.count else { return finish(.success(lastJSON)) }
+        if attempt == 0 { callStarted = now }
+        guard needsToken else { return send(step: step, attempt: attempt, token: nil, now: now) }
+        state = .awaitingToken(step: step, attempt: attempt)
+        return .fetchToken(refused: refusedToken)
+    }
+
+    private mutating func send(step: Int, attempt: Int, token: Secret?, now: UInt64) -> Action {
+        let call = calls[step]
+        var options = self.options
+        if let deadline {
+            let remaining = Double(Int64(bitPattern: deadline &- now)) / 1e9
+            guard remaining > 0.001 else { return finish(.failure(Self.deadlinePassed(vendor))) }
+            options.timeoutSeconds = min(options.timeoutSeconds, remaining)
+        }
+        if attempt > 0 {
+            // A retry gets what is left of the call's timeout, not a fresh one.
+            let used = Double(now &- callStarted) / 1e9
+            options.timeoutSeconds = max(0.001, min(options.timeoutSeconds, self.options.timeoutSeconds - used))
+        }
+        // A write that is not safe to repeat goes on a new connection: see UpstreamOptions.freshConnection.
+        options.freshConnection = !call.idempotent
+        var body = call.bodyBytes
+        if call.mergesWithRead, let currentJob {
+            body = Planner.merged(call, currentJob: currentJob, mapping: mapping).map(JSON.serialize) ?? []
+        }
+        state = .calling(step: step, attempt: attempt, token: token, sentAt: now)
+        return .sendCall(step: step, token: token, body: body, options: options)
+    }
+
+    /// How an attempt ended.
+    private enum Ending {
+        case answered(UpstreamResponse, epochSeconds: Double)
+        case failed(UpstreamFailure)
+    }
+
+    private mutating func callEnded(_ ending: Ending, now: UInt64) -> Action {
+        guard case .calling(let step, let attempt, let token, let sentAt) = state else {
+            guard case .finished = state else { preconditionFailure("call ended in \(state)") }
+            return .none
+        }
+        let duration = Double(now &- sentAt) / 1e9
+        var failureKind: String?
+        var status: Int?
+        switch ending {
+        case .failed(let failure): failureKind = failure.kind
+        case .answered(let response, _): status = response.status
+        }
+        attempts.append(Attempt(status: status, error: failureKind, duration: duration))
+        let vendorFailed: Bool = switch ending {
+        case .failed(let failure): failure != .cancelled
+        case .answered(let response, _): response.status >= 500
+        }
+        let report = AttemptReport(verdict: vendorFailed ? .failure : .success, seconds: duration, failureKind: failureKind)
+        let next = decide(after: ending, step: step, attempt: attempt, token: token, duration: duration, now: now)
+        return .recordVerdict(report, then: next)
+    }
+
+    /// What follows an attempt: a new token, a retry, the next call, or the end.
+    private mutating func decide(after ending: Ending, step: Int, attempt: Int,
+                                 token: Secret?, duration: Double, now: UInt64) -> Action {
+        let call = calls[step]
+        if case .answered(let response, _) = ending, response.status == 401, let token, !refetchedToken {
+            // Our token may have been revoked or expired early: fetch a new one once, then try again.
+            refetchedToken = true
+            return begin(step: step, attempt: attempt, now: now, refusedToken: token)
+        }
+        if let delay = retryDelay(after: ending, call: call, attempt: attempt, now: now) {
+            state = .backingOff(step: step, attempt: attempt + 1)
+            return .scheduleBackoff(seconds: delay)
+        }
+        let isWrite = call.purpose == .write
+        switch ending {
+        case .failed(let failure):
+            steps.append(StepRecord(name: call.name, method: call.method, status: nil, error: failure.kind,
+                                    applied: false, durationSeconds: duration))
+            return fail(UpstreamProblems.problem(for: failure, vendor: vendor, isWrite: isWrite), in: call)
+        case .answered(let response, _) where (200..<300).contains(response.status):
+            steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
+                                    applied: isWrite, durationSeconds: duration))
+            if !response.body.isEmpty {
+                guard let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 64)) else {
+                    return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
+                }
+                if call.purpose == .mergeBase {
+                    guard let job = mapping.response.job.value(in: body), job.objectValue != nil else {
+                        return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
+                    }
+                    currentJob = job
+                } else {
+                    lastJSON = body
+                }
+            } else if call.purpose == .mergeBase {
+                return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
+            }
+            attempts = []
+            return begin(step: step + 1, attempt: 0, now: now)
+        case .answered(let response, let epochSeconds):
+            steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
+                                    applied: false, durationSeconds: duration))
+            let summary = Normalizer.summarize(response, mapping: mapping, redactor: redactor, now: epochSeconds)
+            return fail(UpstreamProblems.problem(for: summary, vendor: vendor), in: call)
+        }
+    }
+
+    /// Seconds to wait before trying the call again, or nil when it must not be repeated: it is not
+    /// idempotent, it may have landed (a write that was sent), the answer is final (a 400 is never retried),
+    /// attempts are used up, or the wait would outlive the caller's deadline (then we answer at once).
+    private func retryDelay(after ending: Ending, call: PlannedCall, attempt: Int,
+                            now: UInt64) -> Double? {
+        let policy = mapping.retry
+        guard call.idempotent, attempt + 1 < policy.attempts else { return nil }
+        var retryAfter = 0.0
+        switch ending {
+        case .failed(let failure):
+            switch failure {
+            case .dnsFailure, .connectionRefused: break
+            case .timeout, .connectionReset:
+                guard call.method == "GET" || !failure.requestMayHaveLanded else { return nil }
+            default: return nil
+            }
+        case .answered(let response, let epochSeconds):
+            guard [429, 502, 503, 504].contains(response.status) else { return nil }
+            if let seconds = Normalizer.retryAfter(response, mapping, now: epochSeconds) {
+                retryAfter = Double(seconds)
+            }
+        }
+        // Drawn only once a retry is decided: the jitter costs a getrandom call per draw.
+        let delay = max(policy.delay(afterAttempt: attempt), retryAfter)
+        // The vendor's timeout bounds the whole call, retries and Retry-After waits included: a vendor that
+        // keeps saying "429, Retry-After: 7" must not hold the caller for attempts × 7 s.
+        let used = Double(now &- callStarted) / 1e9
+        guard used + delay < options.timeoutSeconds else { return nil }
+        if let deadline, now &+ UInt64(delay * 1e9) >= deadline { return nil }
+        return delay
+    }
+
+    /// A failed read-back does not undo the writes before it: the update is answered as the success it
+    /// was, with the reason the job could not be read. Any other failure ends the update with its problem.
+    private mutating func fail(_ problem: Problem, in call: PlannedCall) -> Action {
+        guard call.purpose == .readBack, steps.contains(where: \.applied) else { return finish(.failure(problem)) }
+        return finish(.success(lastJSON), readBackFailure: problem)
+    }
+
+    private mutating func finish(_ result: Result<JSONValue?, Problem>, readBackFailure: Problem? = nil) -> Action {
+        state = .finished
+        var result = result
+        if case .failure(var problem) = result, attempts.count > 1 {
+            problem.extensions["attempts"] = .array(attempts.map(\.json))
+            result = .failure(problem)
+        }
+        if case .failure(var problem) = result, calls.count > 1 {
+            // Nothing silently lost: say exactly which calls took effect before the failure.
+            problem.extensions["steps"] = .array(steps.map(\.json))
+            problem.extensions["applied"] = .array(steps.filter(\.applied).map { .string($0.name) })
+            if let failed = steps.last, !(200..<300).contains(failed.status ?? 0) {
+                problem.extensions["failed"] = .string(failed.name)
+            }
+            if steps.contains(where: \.applied) {
+                problem.detail += " Some calls were applied before the failure: see 'applied'."
+            }
+            result = .failure(problem)
+        }
+        return .finish(Outcome(result: result, steps: steps, readBackFailure: readBackFailure))
+    }
+
+    static func deadlinePassed(_ vendor: String) -> Problem {
+        var problem = Problem(.upstreamTimeout, status: 504, title: "Request-Timeout reached",
+                              detail: "The caller's Request-Timeout passed before \(vendor) could be called.")
+        problem.extensions["vendor"] = .string(vendor)
+        return problem
+    }
+}
