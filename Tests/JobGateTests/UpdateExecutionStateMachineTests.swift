@@ -114,6 +114,19 @@ final class UpdateExecutionStateMachineTests: XCTestCase {
         XCTAssertNil(problem.extensions["attempts"], "tried once")
     }
 
+    func testARetryMustLeaveTheCallAQuarterOfItsTimeout() throws {
+        // 1 s used + 6 s asked leaves 3 s, more than a quarter of 10 s: retried. 1 s + 7 s leaves 2 s: waiting
+        // that long only to time out would turn an honest 503 into a 504.
+        var fits = try machine("lilt", #"{"name":"Docs"}"#)
+        _ = fits.start(now: 0)
+        let six = response(503, headers: [(name: "Retry-After", value: "6")])
+        XCTAssertEqual(try XCTUnwrap(fits.answered(six, now: second).recorded).next.backoffSeconds, 6)
+        var tooLate = try machine("lilt", #"{"name":"Docs"}"#)
+        _ = tooLate.start(now: 0)
+        let seven = response(503, headers: [(name: "Retry-After", value: "7")])
+        XCTAssertEqual(try XCTUnwrap(tooLate.answered(seven, now: second).recorded?.next.outcome?.problem).status, 503)
+    }
+
     func testA429WithoutRetryAfterGetsTheDocumentedWait() throws {
         var execution = try machine("lilt", #"{"name":"Docs"}"#)
         _ = execution.start(now: 0)

@@ -306,10 +306,13 @@ struct UpdateExecutionStateMachine {
         // Drawn only once a retry is decided: the jitter costs a getrandom call per draw.
         let delay = max(policy.delay(afterAttempt: attempt), retryAfter)
         // The vendor's timeout bounds the whole call, retries and Retry-After waits included: a vendor that
-        // keeps saying "429, Retry-After: 7" must not hold the caller for attempts × 7 s.
+        // keeps saying "429, Retry-After: 7" must not hold the caller for attempts × 7 s. A retry must also
+        // leave the call a quarter of its timeout to be answered in: waiting 9 of 10 s only to time out is a
+        // 504 where answering the 429 at once was the better answer.
+        let headroom = options.timeoutSeconds / 4
         let used = Double(now &- callStarted) / 1e9
-        guard used + delay < options.timeoutSeconds else { return nil }
-        if let deadline, now &+ UInt64(delay * 1e9) >= deadline { return nil }
+        guard used + delay + headroom <= options.timeoutSeconds else { return nil }
+        if let deadline, now &+ UInt64((delay + headroom) * 1e9) >= deadline { return nil }
         return delay
     }
 
