@@ -105,7 +105,6 @@ public enum UpstreamFailure: Error, Sendable, Equatable {
     case bodyTooLarge
     case malformedResponse
     case protocolNotAllowed
-    case cancelled
     case other(code: Int)
 
     /// A short stable name for logs, metrics and problem bodies.
@@ -119,7 +118,6 @@ public enum UpstreamFailure: Error, Sendable, Equatable {
         case .bodyTooLarge: "body-too-large"
         case .malformedResponse: "malformed-response"
         case .protocolNotAllowed: "protocol-not-allowed"
-        case .cancelled: "cancelled"
         case .other: "transport"
         }
     }

@@ -226,7 +226,7 @@ struct UpdateExecutionStateMachine {
         }
         attempts.append(Attempt(status: status, error: failureKind, duration: duration))
         let vendorFailed: Bool = switch ending {
-        case .failed(let failure): failure != .cancelled
+        case .failed: true
         case .answered(let response, _): response.status >= 500
         }
         let report = AttemptReport(verdict: vendorFailed ? .failure : .success, seconds: duration, failureKind: failureKind)
