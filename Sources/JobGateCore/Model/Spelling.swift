@@ -1,6 +1,6 @@
 /// "Did you mean …": the known name closest to a mistyped one, for the command line's errors.
 public enum Spelling {
-    /// The candidate within a few edits of `name` (Levenshtein distance, at most a third of its length and
+    /// The candidate within a few edits of `name` (`editDistance`, at most a third of its length and
     /// never more than 3), nearest first; nil when nothing is close enough to be a plausible typo.
     public static func closest(to name: String, among candidates: some Sequence<String>) -> String? {
         let limit = min(3, max(1, name.count / 3))
@@ -17,16 +17,22 @@ public enum Spelling {
         closest(to: name, among: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
 
+    /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours
+    /// ("paln" is one edit from "plan", the typo people make most).
     static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        guard !a.isEmpty else { return b.count }
-        var previous = Array(0...b.count)
-        for (i, charA) in a.enumerated() {
-            var current = [i + 1] + Array(repeating: 0, count: b.count)
-            for (j, charB) in b.enumerated() {
-                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (charA == charB ? 0 : 1))
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
             }
-            previous = current
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 }
