@@ -77,7 +77,7 @@ public enum JobGateCommand {
         case .success(let mappings): mappings.hash
         case .failure: "none (\(mappingsDirectory) does not load)"
         }
-        return "jobgate \(Metrics.version)\nmapping_hash \(hash) (\(mappingsDirectory))"
+        return "jobgate \(MetricsRegistry.version)\nmapping_hash \(hash) (\(mappingsDirectory))"
     }
 }
 
