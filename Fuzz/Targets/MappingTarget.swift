@@ -3,8 +3,8 @@
 // Input: a whole mapping file (the vendor id is the file's own "vendor" string when there is one, else "fuzz").
 // Invariants: a mapping is produced exactly when no error is reported, every issue points into the file, an
 // accepted mapping has the shape the loader promises (http(s) base URL, headers without line breaks, calls with
-// {id}, pointers that print and parse back), and canned patches and vendor answers run through the engine keep
-// the invariants of EngineChecks.swift.
+// {id}, pointers that print and parse back), canned patches and vendor answers run through the engine keep
+// the invariants of EngineChecks.swift, and its examples run without a crash, each difference inside /examples.
 @testable import JobGate
 @testable import JobGateCore
 import JobGateJSON
@@ -43,6 +43,9 @@ public func fuzzMapping(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     guard let mapping else { return 0 }
     checkMapping(mapping, vendorID: vendorID)
+    for issue in ExampleRunner.issues(for: mapping, file: "\(vendorID).json") {
+        require(issue.path.hasPrefix("/examples/") && issue.severity == .error, "an example difference outside /examples: \(issue)")
+    }
     for patch in cannedPatches + mappingSpecificPatches(mapping) {
         let result = PatchValidator.validate(patch, mapping: mapping)
         checkValidation(result, body: patch, mapping: mapping)

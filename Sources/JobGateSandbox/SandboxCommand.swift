@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import JobGateCore
 import JobGateHTTP
 import JobGatePosix
 
@@ -10,6 +11,13 @@ public enum SandboxCommand {
         var host = "127.0.0.1"
         var basePort = 9101
         var tokenTTL = 3600
+        let usage = "usage: jobgate sandbox [--host 127.0.0.1] [--base-port 9101|0] [--token-ttl 3600]\n\n"
+            + "Runs simulators of the five vendor APIs, one port each from --base-port (0: any free ports), and prints\n"
+            + "the environment (base URLs, credentials) that points `jobgate serve` at them."
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(usage)
+            return 0
+        }
         var index = 0
         while index + 1 < arguments.count {
             let value = arguments[index + 1]
@@ -18,13 +26,14 @@ public enum SandboxCommand {
             case "--base-port": basePort = Int(value) ?? -1
             case "--token-ttl": tokenTTL = Int(value) ?? -1
             default:
-                print("jobgate sandbox: unknown option \(arguments[index])")
+                let hint = Spelling.suggestion(for: arguments[index], among: ["--host", "--base-port", "--token-ttl", "--help"])
+                print("jobgate sandbox: unknown option \(arguments[index])\(hint)")
                 return 2
             }
             index += 2
         }
         guard index == arguments.count, (0...65530).contains(basePort), tokenTTL > 0 else {
-            print("usage: jobgate sandbox [--host 127.0.0.1] [--base-port 9101|0] [--token-ttl 3600]")
+            print(usage)
             return 2
         }
         var blocked = sigset_t()

@@ -131,7 +131,7 @@ final class HonestAnswerTests: XCTestCase {
         let known = Normalizer.job(from: patch, vendorJobID: "1001", mapping: mapping)
         var failure = Problem(.forbidden, status: 403, title: "Forbidden by the vendor", detail: "bigchange forbids this read.")
         failure.extensions["upstreamStatus"] = 403
-        let answer = JobUpdateFlow.withReadBackFailure(known, failure)
+        let answer = Normalizer.withReadBackFailure(known, failure)
         XCTAssertEqual(text(answer), #"{"id":"bigchange:1001","vendor":"bigchange","vendorJobId":"1001","reference":"R-9","plannedDurationMinutes":30,"vendorData":{},"readBack":{"type":"https://jobgate.dev/problems/forbidden","title":"Forbidden by the vendor","status":403,"detail":"bigchange forbids this read.","upstreamStatus":403}}"#)
     }
 }

@@ -53,26 +53,11 @@ public struct Settings: Sendable {
 
     /// Resolves settings from command-line arguments (after the subcommand) and the environment.
     public static func resolve(arguments: [String], environment: [String: String]) throws(Settings.Error) -> Settings {
-        var flags: [String: String] = [:]
-        let knownFlags = Set(options.values.compactMap(\.flag))
-        var index = 0
-        while index < arguments.count {
-            var argument = arguments[index]
-            var value: String?
-            if let equals = argument.firstIndex(of: "=") {
-                value = String(argument[argument.index(after: equals)...])
-                argument = String(argument[..<equals])
-            }
-            guard knownFlags.contains(argument) else {
-                throw Error(description: "unknown option '\(argument)' (known: \(knownFlags.sorted().joined(separator: ", ")))")
-            }
-            if value == nil {
-                index += 1
-                guard index < arguments.count else { throw Error(description: "option '\(argument)' needs a value") }
-                value = arguments[index]
-            }
-            flags[argument] = value
-            index += 1
+        let flags: CommandArguments
+        do throws(CommandArguments.Error) {
+            flags = try CommandArguments(arguments, flags: Set(options.values.compactMap(\.flag)), maxPositionals: 0)
+        } catch {
+            throw Error(description: error.description)
         }
 
         func raw(_ key: String) -> (value: String, source: String)? {

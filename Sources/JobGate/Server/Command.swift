@@ -4,40 +4,65 @@ import Glibc
 import JobGateCore
 import JobGatePosix
 
-/// The `jobgate` command line: subcommands and help.
+/// The `jobgate` command line: subcommands, their help, and the version.
 public enum JobGateCommand {
+    /// Every command with its one-line summary, in the order `jobgate --help` lists them. `sandbox` is
+    /// dispatched by the executable (it lives in its own module) but is listed here with the rest.
+    static let commands: [(name: String, summary: String)] = [
+        ("serve", "run the gateway"),
+        ("check", "validate a mapping folder and run the examples in its files"),
+        ("plan", "print, offline, the upstream calls a PATCH would make"),
+        ("sandbox", "run simulators of the five vendor APIs, for offline use and tests"),
+    ]
+
     public static func main(arguments: [String], environment: [String: String]) -> Int32 {
         guard let command = arguments.first else {
-            print(usage)
+            printError(usage)
             return 2
         }
         let rest = Array(arguments.dropFirst())
+        let defaultMappings = environment["JOBGATE_MAPPINGS"] ?? "./Mappings"
         switch command {
         case "serve":
+            if rest.contains("--help") || rest.contains("-h") {
+                print(serveUsage)
+                return 0
+            }
             do {
                 return ServeCommand.run(try Settings.resolve(arguments: rest, environment: environment), environment: environment)
             } catch {
-                printError("jobgate: \(error)")
+                printError("jobgate serve: \(error)")
                 return 2
             }
         case "check":
-            return CheckCommand.run(directory: rest.first ?? environment["JOBGATE_MAPPINGS"] ?? "./Mappings",
-                                    environment: environment)
+            return CheckCommand.main(arguments: rest, defaultDirectory: defaultMappings, environment: environment)
+        case "plan":
+            return PlanCommand.main(arguments: rest, defaultDirectory: defaultMappings, environment: environment)
         case "-h", "--help", "help":
             print(usage)
             return 0
+        case "--version", "version":
+            print(version(mappingsDirectory: defaultMappings, environment: environment))
+            return 0
         default:
-            printError("jobgate: unknown command '\(command)'\n\(usage)")
+            let names = commands.map(\.name) + ["--help", "--version"]
+            printError("jobgate: unknown command '\(command)'\(Spelling.suggestion(for: command, among: names))\n\n\(usage)")
             return 2
         }
     }
 
     static var usage: String {
+        var text = "usage: jobgate <command> [options]\n\ncommands:\n"
+        for (name, summary) in commands { text += "  \(name.padding(10))\(summary)\n" }
+        text += "\n`jobgate <command> --help` shows a command's options; `jobgate --version` the version."
+        return text
+    }
+
+    static var serveUsage: String {
         var text = """
         usage: jobgate serve [options]
-               jobgate check [DIR]       validate mapping files (default: JOBGATE_MAPPINGS or ./Mappings)
 
-        options (flag beats environment beats default):
+        Runs the gateway. Options (flag beats environment beats default):
         """
         for (_, option) in Settings.options.sorted(by: { $0.value.environment < $1.value.environment }) {
             let flag = option.flag ?? "(environment only)"
@@ -45,9 +70,18 @@ public enum JobGateCommand {
         }
         return text
     }
+
+    /// The values `jobgate_build_info` carries: the version, and the hash of the mapping set it would load.
+    static func version(mappingsDirectory: String, environment: [String: String]) -> String {
+        let hash = switch MappingFolder.load(directory: mappingsDirectory, environment: environment) {
+        case .success(let mappings): mappings.hash
+        case .failure: "none (\(mappingsDirectory) does not load)"
+        }
+        return "jobgate \(MetricsRegistry.version)\nmapping_hash \(hash) (\(mappingsDirectory))"
+    }
 }
 
-private extension String {
+extension String {
     func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }
 

@@ -45,11 +45,11 @@ struct JobUpdateFlow {
             try authorize()
             let patch = try patchBody()
             let (runtime, vendorJobID) = try route(rawID)
-            let validated = try validate(patch, for: runtime.mapping)
+            let validated = try UpdatePlanning.validate(patch, mapping: runtime.mapping)
             let deadline = try callerDeadline()
             let preferences = Preferences(request.headers.values("prefer"))
-            let calls = try plan(validated, vendorJobID: vendorJobID, mapping: runtime.mapping,
-                                 returnMinimal: preferences.returnMinimal)
+            let calls = try UpdatePlanning.plan(validated, vendorJobID: vendorJobID, mapping: runtime.mapping,
+                                                returnMinimal: preferences.returnMinimal)
             let isDryRun = try dryRunQuery() || preferences.dryRun
             return Prepared(runtime: runtime, vendorJobID: vendorJobID, patch: validated, calls: calls,
                             preferMinimal: preferences.returnMinimal, isDryRun: isDryRun, deadline: deadline)
@@ -97,23 +97,8 @@ struct JobUpdateFlow {
             problem.extensions["vendor"] = .string(mapping.vendor)
             throw problem
         }
-        if let violation = mapping.jobID.violation(reference.vendorJobID) {
-            throw .badRequest("Job id '\(reference.vendorJobID.prefix(64))' for \(mapping.vendor) \(violation).")
-        }
+        try UpdatePlanning.checkJobID(reference.vendorJobID, mapping: mapping)
         return (runtime, reference.vendorJobID)
-    }
-
-    private func validate(_ patch: JSONObject, for mapping: VendorMapping) throws(Problem) -> ValidatedPatch {
-        switch PatchValidator.validate(patch, mapping: mapping) {
-        case .failure(let errors):
-            var problem = Problem(.validation, status: 422, title: "Invalid patch",
-                                  detail: "The patch cannot be applied to a \(mapping.vendor) job; see 'errors'.")
-            problem.extensions["vendor"] = .string(mapping.vendor)
-            problem.extensions["errors"] = errors.json
-            throw problem
-        case .success(let validated):
-            return validated
-        }
     }
 
     /// The caller's `Request-Timeout` as a monotonic deadline, counted from when the request arrived.
@@ -123,17 +108,6 @@ struct JobUpdateFlow {
             throw .badRequest("Request-Timeout must be a number of seconds in (0, 3600].")
         }
         return responder.receivedAt &+ UInt64(seconds * 1e9)
-    }
-
-    private func plan(_ patch: ValidatedPatch, vendorJobID: String, mapping: VendorMapping,
-                      returnMinimal: Bool) throws(Problem) -> [PlannedCall] {
-        guard let calls = Planner.update(patch, vendorJobID: vendorJobID, mapping: mapping, returnMinimal: returnMinimal) else {
-            var problem = Problem(.validation, status: 422, title: "Nothing to update",
-                                  detail: "The patch sets no field, and \(mapping.vendor) has no read call to answer with the current job.")
-            problem.extensions["vendor"] = .string(mapping.vendor)
-            throw problem
-        }
-        return calls
     }
 
     /// Strict: a mistyped flag (`dryRun=ture`, `dryRun=1`) must not turn a dry run into a real write.
@@ -196,7 +170,7 @@ struct JobUpdateFlow {
             case .success(let body):
                 if let readBackFailure = outcome.readBackFailure {
                     let known = body.flatMap { Normalizer.job(from: $0, vendorJobID: prepared.vendorJobID, mapping: mapping) }
-                    return responder.respond(Gateway.json(200, Self.withReadBackFailure(
+                    return responder.respond(Gateway.json(200, Normalizer.withReadBackFailure(
                         known ?? Normalizer.job(from: prepared.patch, vendorJobID: prepared.vendorJobID, mapping: mapping),
                         readBackFailure)))
                 }
@@ -213,14 +187,6 @@ struct JobUpdateFlow {
             breaker.release(ticket)
         }
         execution.start()
-    }
-
-    /// The job of an update whose writes landed, with `readBack`: the problem that kept the gateway from
-    /// reading it back, so the caller knows the update happened and why the job is incomplete.
-    static func withReadBackFailure(_ job: JSONValue, _ problem: Problem) -> JSONValue {
-        guard var object = job.objectValue else { return job }
-        object["readBack"] = problem.json()
-        return .object(object)
     }
 
     /// Plain decimal seconds ("2", "0.5"): Double(_:) alone would also take "0x10", "1e1" and "inf".
@@ -246,29 +212,14 @@ struct JobUpdateFlow {
         return headers
     }
 
+    /// The planned calls, rendered exactly as `jobgate plan` renders them offline.
     private func dryRun(_ prepared: Prepared) -> JSONValue {
-        let mapping = prepared.runtime.mapping
-        let credentialNames = mapping.auth.credentialHeaderNames
-        func describe(_ call: PlannedCall) -> JSONValue {
-            var headers = JSONObject()
-            for (name, value) in call.headers { headers[name] = .string(state.redactor.scrub(value)) }
-            for name in credentialNames { headers[name] = .string(Secret.redacted) }
-            var object = JSONObject()
-            object["name"] = .string(call.name)
-            object["method"] = .string(call.method)
-            object["url"] = .string(state.redactor.scrub(call.url))
-            object["headers"] = .object(headers)
-            object["body"] = call.body ?? .null
-            object["idempotent"] = .bool(call.idempotent)
-            if call.mergesWithRead { object["mergeWithRead"] = true }
-            return .object(object)
+        var answer: JSONObject = ["dryRun": true]
+        for (key, value) in PlanRendering.document(prepared.calls, vendorJobID: prepared.vendorJobID,
+                                                   mapping: prepared.runtime.mapping, redactor: state.redactor) {
+            answer.appendUnchecked(key, value)
         }
-        var result = JSONObject()
-        result["dryRun"] = true
-        result["vendor"] = .string(mapping.vendor)
-        result["vendorJobId"] = .string(prepared.vendorJobID)
-        result["calls"] = .array(prepared.calls.map(describe))
-        return .object(result)
+        return .object(answer)
     }
 
     private func respond(_ problem: Problem) {

@@ -32,6 +32,8 @@ public final class VendorMapping: Sendable {
     public let caFile: String?
     /// Environment variables whose emptiness leaves the vendor without credentials (503 until set).
     public let missingConfiguration: [String]
+    /// Worked examples that `jobgate check` runs against this mapping.
+    public let examples: [MappingExample]
 
     init(vendor: String, displayName: String, baseURL: String, auth: AuthScheme,
          headers: [(name: String, value: String)], jobID: JobIDRule, timeoutSeconds: Double?,
@@ -39,7 +41,7 @@ public final class VendorMapping: Sendable {
          circuitBreaker: CircuitBreakerSettings, fields: [CanonicalField: FieldMapping],
          vendorFields: [(name: String, mapping: VendorFieldMapping)], calls: [CallTemplate], read: CallTemplate?,
          readAfterWrite: Bool, response: ResponseMapping, errors: ErrorMapping, adapter: String?, caFile: String?,
-         missingConfiguration: [String]) {
+         missingConfiguration: [String], examples: [MappingExample]) {
         self.vendor = vendor
         self.displayName = displayName
         self.baseURL = baseURL
@@ -63,6 +65,7 @@ public final class VendorMapping: Sendable {
         self.adapter = adapter
         self.caFile = caFile
         self.missingConfiguration = missingConfiguration
+        self.examples = examples
     }
 
     /// Plain http only for a base URL configured as http (local simulators); decided once, read per call.

@@ -179,6 +179,14 @@ extension Normalizer {
         return .object(job)
     }
 
+    /// The job of an update whose writes landed, with `readBack`: the problem that kept the gateway from
+    /// reading it back, so the caller knows the update happened and why the job is incomplete.
+    public static func withReadBackFailure(_ job: JSONValue, _ problem: Problem) -> JSONValue {
+        guard var object = job.objectValue else { return job }
+        object["readBack"] = problem.json()
+        return .object(object)
+    }
+
     /// The canonical name for an upstream field name (case-insensitive, ASP.NET's "$." prefix ignored).
     static func canonicalName(forUpstream name: String, _ mapping: VendorMapping) -> String {
         var key = name.lowercased()
