@@ -62,7 +62,7 @@ final class UpdateExecution {
                 perform(machine.backoffElapsed(now: monotonicNanoseconds()))
             }
         case .recordVerdict(let report, let next):
-            metrics.upstreamCall(vendor: runtime.mapping.vendor, seconds: report.seconds, errorKind: report.failureKind)
+            metrics.upstreamCall(vendor: runtime.mapping.vendor, account: runtime.mapping.account, seconds: report.seconds, errorKind: report.failureKind)
             runtime.breaker.record(report.verdict)
             perform(next)
         case .cancelCall:

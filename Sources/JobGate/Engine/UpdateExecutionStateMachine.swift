@@ -10,6 +10,13 @@ struct StepRecord {
     var error: String?
     var applied: Bool
     var durationSeconds: Double
+    /// The vendor's answer body, for `?raw=true` (the response's own buffer, not a copy).
+    var body: [UInt8] = []
+
+    /// The answer as `raw` shows it; nil for a call that got none.
+    var rawAnswer: RawAnswer? {
+        status.map { RawAnswer(call: name, method: method, status: $0, body: body) }
+    }
 
     var json: JSONValue {
         var object = JSONObject()
@@ -64,6 +71,8 @@ struct UpdateExecutionStateMachine {
         /// The writes landed but reading the job back failed: the answer is still a success, and says why
         /// the job in it is only what the gateway knows.
         var readBackFailure: Problem?
+        /// Tokens the gateway obtained and sent: secrets too, for redacting what the vendor answered.
+        var tokensUsed: [Secret]
     }
 
     /// What one attempt tells the circuit breaker and the metrics.
@@ -107,6 +116,7 @@ struct UpdateExecutionStateMachine {
     private var currentJob: JSONValue?
     /// One token re-fetch per update: a second 401 means our credentials are wrong, not stale.
     private var refetchedToken = false
+    private var tokensUsed: [Secret] = []
     /// Attempts of the call in progress (more than one when it was retried).
     private var attempts: [Attempt] = []
     /// When the call in progress was first tried: its retries and their waits share its timeout.
@@ -202,6 +212,7 @@ struct UpdateExecutionStateMachine {
         if call.mergesWithRead, let currentJob {
             body = Planner.merged(call, currentJob: currentJob, mapping: mapping).map(JSON.serialize) ?? []
         }
+        if let token, !tokensUsed.contains(token) { tokensUsed.append(token) }
         state = .calling(step: step, attempt: attempt, token: token, sentAt: now)
         return .sendCall(step: step, token: token, body: body, options: options)
     }
@@ -255,7 +266,7 @@ struct UpdateExecutionStateMachine {
             return fail(UpstreamProblems.problem(for: failure, vendor: vendor, isWrite: isWrite), in: call)
         case .answered(let response, _) where (200..<300).contains(response.status):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
-                                    applied: isWrite, durationSeconds: duration))
+                                    applied: isWrite, durationSeconds: duration, body: response.body))
             if !response.body.isEmpty {
                 guard let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 64)) else {
                     return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
@@ -275,7 +286,7 @@ struct UpdateExecutionStateMachine {
             return begin(step: step + 1, attempt: 0, now: now)
         case .answered(let response, let epochSeconds):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
-                                    applied: false, durationSeconds: duration))
+                                    applied: false, durationSeconds: duration, body: response.body))
             let summary = Normalizer.summarize(response, mapping: mapping, redactor: redactor, now: epochSeconds)
             return fail(UpstreamProblems.problem(for: summary, vendor: vendor), in: call)
         }
@@ -342,7 +353,7 @@ struct UpdateExecutionStateMachine {
             }
             result = .failure(problem)
         }
-        return .finish(Outcome(result: result, steps: steps, readBackFailure: readBackFailure))
+        return .finish(Outcome(result: result, steps: steps, readBackFailure: readBackFailure, tokensUsed: tokensUsed))
     }
 
     static func deadlinePassed(_ vendor: String) -> Problem {

@@ -5,8 +5,8 @@ import Synchronization
 import JobGateCore
 import JobGatePosix
 
-/// Per-vendor state shared by all event loops: the token cache and the rate limiter. Built with a mapping
-/// set and replaced with it on reload.
+/// Per-(vendor, account) state shared by all event loops: the token cache, the rate limiter, the circuit
+/// breaker and the concurrency count. Built with a mapping set and replaced with it on reload.
 final class VendorRuntime: Sendable {
     let mapping: VendorMapping
     let tokens: TokenCache?
@@ -24,6 +24,11 @@ final class VendorRuntime: Sendable {
         rateLimiter = RateLimiter(mapping.rateLimits)
         // A probe's lease outlasts its whole call (retries share the call's timeout), token fetch included.
         breaker = CircuitBreaker(mapping.circuitBreaker, leaseSeconds: 2 * (mapping.timeoutSeconds ?? defaultTimeout) + 1)
+    }
+
+    /// The vendor, and the account when it is not the top level: for problem details (never a secret).
+    var name: String {
+        mapping.account == VendorMapping.defaultAccount ? mapping.vendor : "\(mapping.vendor) (account \(mapping.account))"
     }
 
     /// Takes a slot for one update; false when the vendor's concurrency limit is reached.

@@ -56,9 +56,14 @@ enum CheckCommand {
             print("\(failedExamples.count) example difference\(failedExamples.count == 1 ? "" : "s") in \(directory)")
             return 1
         }
+        func status(_ mapping: VendorMapping) -> String {
+            mapping.isConfigured ? "configured" : "NOT configured (\(mapping.missingConfiguration.joined(separator: ", ")))"
+        }
         for (name, mapping) in vendors {
-            let status = mapping.isConfigured ? "configured" : "NOT configured (\(mapping.missingConfiguration.joined(separator: ", ")))"
-            print("ok: \(name) → \(mapping.baseURL) [\(status)], \(mapping.examples.count) examples pass")
+            print("ok: \(name) → \(mapping.baseURL) [\(status(mapping))], \(mapping.examples.count) examples pass")
+            for (account, accountMapping) in mapping.accounts.sorted(by: { $0.key < $1.key }) {
+                print("    account \(account) → \(accountMapping.baseURL) [\(status(accountMapping))]")
+            }
         }
         print("mapping set \(mappings.hash): \(mappings.vendors.count) vendors valid")
         return 0

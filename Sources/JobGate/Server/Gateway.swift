@@ -44,11 +44,13 @@ final class Gateway: HTTPHandler {
                 "vendors": .number(JSONNumber(Int64(state.mappings.vendors.count))),
             ]))
         case .job(let rawID):
-            guard request.method == "PATCH" else {
-                return fail(.methodNotAllowed(allow: "PATCH"), request, responder)
+            // No HEAD: it would call the vendor for an answer nobody reads.
+            guard request.method == "PATCH" || request.method == "GET" else {
+                let allow = JobFlow.allowedMethods(rawID: rawID, request: request, state: state)
+                return fail(.methodNotAllowed(allow: allow), request, responder)
             }
-            JobUpdateFlow(state: state, client: client, request: request, responder: responder, metrics: metrics,
-                          record: record).run(rawID: rawID)
+            JobFlow(state: state, client: client, request: request, responder: responder, metrics: metrics,
+                    record: record).run(rawID: rawID)
         case .metrics:
             guard request.method == "GET" || request.method == "HEAD" else {
                 return fail(.methodNotAllowed(allow: "GET, HEAD"), request, responder)
@@ -91,7 +93,8 @@ final class Gateway: HTTPHandler {
         let routeName = route.name
         responder.observer = { [unowned responder] response in
             let seconds = Double(monotonicNanoseconds() &- responder.receivedAt) / 1e9
-            metrics.requestFinished(vendor: record.vendor ?? "none", status: response.status, seconds: seconds)
+            metrics.requestFinished(vendor: record.vendor ?? "none", account: record.account ?? "none",
+                                    status: response.status, seconds: seconds)
             guard log.enabled(.info) else { return }
             var fields: JSONObject = [
                 "requestId": .string(responder.requestID), "method": .string(method), "route": .string(routeName),
@@ -100,6 +103,7 @@ final class Gateway: HTTPHandler {
                 "bytesIn": .number(JSONNumber(Int64(bytesIn))), "bytesOut": .number(JSONNumber(Int64(response.body.count))),
             ]
             if let vendor = record.vendor { fields["vendor"] = .string(vendor) }
+            if let account = record.account { fields["account"] = .string(account) }
             if !record.upstreamSteps.isEmpty {
                 let statuses = record.upstreamSteps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
                 let seconds = record.upstreamSteps.reduce(0) { $0 + $1.durationSeconds }
@@ -130,6 +134,8 @@ func instance(_ request: HTTPRequest) -> String {
 /// What the access log and metrics learn about one request while it is handled. Loop-confined.
 final class RequestRecord {
     var vendor: String?
+    /// The account's name (`default` for the top-level credentials), once `Job-Account` is resolved.
+    var account: String?
     /// The vendor calls made, formatted only if the access log is written.
     var upstreamSteps: [StepRecord] = []
 }

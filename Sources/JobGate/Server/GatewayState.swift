@@ -8,16 +8,43 @@ import JobGatePosix
 final class GatewayState: Sendable {
     let settings: Settings
     let mappings: MappingSet
-    let runtimes: [String: VendorRuntime]
+    let runtimes: [String: VendorRuntimes]
     let redactor: Redactor
     let inboundTokens: InboundTokens
 
     init(settings: Settings, mappings: MappingSet) {
         self.settings = settings
         self.mappings = mappings
-        runtimes = mappings.vendors.mapValues { VendorRuntime(mapping: $0, defaultTimeout: settings.upstreamTimeoutSeconds) }
+        runtimes = mappings.vendors.mapValues { VendorRuntimes(mapping: $0, defaultTimeout: settings.upstreamTimeoutSeconds) }
         redactor = Redactor(mappings.vendors.values.flatMap(\.secrets) + settings.authTokens.map(Secret.init))
         inboundTokens = InboundTokens(settings.authTokens)
+    }
+}
+
+/// A vendor's runtimes, one per account: token caches, rate limits, circuit breakers and concurrency caps
+/// are never shared between accounts, so one account's load or failures cannot hold up another's.
+final class VendorRuntimes: Sendable {
+    /// The top-level credentials' runtime (`Job-Account` absent or `default`).
+    let main: VendorRuntime
+    /// One per declared account, by name.
+    let named: [String: VendorRuntime]
+
+    init(mapping: VendorMapping, defaultTimeout: Double) {
+        main = VendorRuntime(mapping: mapping, defaultTimeout: defaultTimeout)
+        named = mapping.accounts.mapValues { VendorRuntime(mapping: $0, defaultTimeout: defaultTimeout) }
+    }
+
+    /// Every runtime, the top level first, then accounts by name.
+    var all: [VendorRuntime] { [main] + named.sorted { $0.key < $1.key }.map(\.value) }
+
+    /// The runtime of the account `Job-Account` names; a 400 for a name the mapping does not declare.
+    func runtime(account: String?) throws(Problem) -> VendorRuntime {
+        let mapping = try AccountSelection.mapping(for: account, of: main.mapping).get()
+        if mapping.account == VendorMapping.defaultAccount { return main }
+        guard let runtime = named[mapping.account] else {
+            preconditionFailure("account '\(mapping.account)' of \(mapping.vendor) has no runtime")
+        }
+        return runtime
     }
 }
 

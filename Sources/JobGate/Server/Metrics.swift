@@ -4,8 +4,8 @@ import Synchronization
 
 /// Prometheus metrics for the whole process. Each event loop records into a shard of its own, so the hot
 /// path takes no lock another loop wants; a scrape merges the shards. Labels are bounded by construction:
-/// vendors come from the mapping set (or "none"), statuses are numbers, error kinds a closed enum; secrets
-/// never become labels.
+/// vendors and account names come from the mapping set (or "none"), statuses are numbers, error kinds a
+/// closed enum; secrets never become labels.
 final class MetricsRegistry: Sendable {
     static let version = "0.1.0"
 
@@ -46,23 +46,25 @@ final class Metrics: Sendable {
         state.withLock { $0.inFlight += 1 }
     }
 
-    func requestFinished(vendor: String, status: Int, seconds: Double) {
+    func requestFinished(vendor: String, account: String, status: Int, seconds: Double) {
+        let caller = VendorAccount(vendor: vendor, account: account)
         state.withLock { state in
             state.inFlight -= 1
-            state.requests[LabelPair(vendor, status: status), default: 0] += 1
-            state.requestSeconds[vendor, default: Histogram()].observe(seconds)
+            state.requests[LabelPair(caller, status: status), default: 0] += 1
+            state.requestSeconds[caller, default: Histogram()].observe(seconds)
         }
     }
 
-    func upstreamCall(vendor: String, seconds: Double, errorKind: String?) {
+    func upstreamCall(vendor: String, account: String, seconds: Double, errorKind: String?) {
+        let caller = VendorAccount(vendor: vendor, account: account)
         state.withLock { state in
-            state.upstreamSeconds[vendor, default: Histogram()].observe(seconds)
-            if let errorKind { state.upstreamErrors[LabelPair(vendor, errorKind), default: 0] += 1 }
+            state.upstreamSeconds[caller, default: Histogram()].observe(seconds)
+            if let errorKind { state.upstreamErrors[LabelPair(caller, errorKind), default: 0] += 1 }
         }
     }
 
-    func rateLimited(vendor: String) {
-        state.withLock { $0.rateLimited[vendor, default: 0] += 1 }
+    func rateLimited(vendor: String, account: String) {
+        state.withLock { $0.rateLimited[VendorAccount(vendor: vendor, account: account), default: 0] += 1 }
     }
 
     fileprivate func reloaded(ok: Bool) {
@@ -74,20 +76,33 @@ final class Metrics: Sendable {
     }
 }
 
-/// Two label values, kept apart until the exposition writes them (no string building per request).
+/// The `vendor` and `account` labels of a series.
+struct VendorAccount: Hashable, Comparable {
+    let vendor: String
+    let account: String
+
+    var labels: String { "vendor=\"\(vendor)\",account=\"\(account)\"" }
+
+    static func < (lhs: VendorAccount, rhs: VendorAccount) -> Bool {
+        (lhs.vendor, lhs.account) < (rhs.vendor, rhs.account)
+    }
+}
+
+/// A vendor and account, and one more label value, kept apart until the exposition writes them (no string
+/// building per request).
 struct LabelPair: Hashable, Comparable {
-    let first: String
+    let first: VendorAccount
     let second: String
     /// Statuses sort as numbers, not as text.
     let order: Int
 
-    init(_ first: String, status: Int) {
+    init(_ first: VendorAccount, status: Int) {
         self.first = first
         self.second = String(status)
         self.order = status
     }
 
-    init(_ first: String, _ second: String) {
+    init(_ first: VendorAccount, _ second: String) {
         self.first = first
         self.second = second
         self.order = 0
@@ -121,11 +136,11 @@ struct Histogram {
 
 struct MetricsSnapshot {
     var inFlight = 0
-    var requests: [LabelPair: UInt64] = [:]          // vendor, status
-    var requestSeconds: [String: Histogram] = [:]    // vendor
-    var upstreamSeconds: [String: Histogram] = [:]   // vendor
-    var upstreamErrors: [LabelPair: UInt64] = [:]    // vendor, kind
-    var rateLimited: [String: UInt64] = [:]          // vendor
+    var requests: [LabelPair: UInt64] = [:]                 // vendor, account, status
+    var requestSeconds: [VendorAccount: Histogram] = [:]
+    var upstreamSeconds: [VendorAccount: Histogram] = [:]
+    var upstreamErrors: [LabelPair: UInt64] = [:]           // vendor, account, kind
+    var rateLimited: [VendorAccount: UInt64] = [:]
     var reloads: [String: UInt64] = [:]              // "ok" / "rejected"
 
     mutating func merge(_ other: MetricsSnapshot) {
@@ -134,8 +149,8 @@ struct MetricsSnapshot {
         upstreamErrors.merge(other.upstreamErrors, uniquingKeysWith: +)
         rateLimited.merge(other.rateLimited, uniquingKeysWith: +)
         reloads.merge(other.reloads, uniquingKeysWith: +)
-        for (vendor, histogram) in other.requestSeconds { requestSeconds[vendor, default: Histogram()].merge(histogram) }
-        for (vendor, histogram) in other.upstreamSeconds { upstreamSeconds[vendor, default: Histogram()].merge(histogram) }
+        for (caller, histogram) in other.requestSeconds { requestSeconds[caller, default: Histogram()].merge(histogram) }
+        for (caller, histogram) in other.upstreamSeconds { upstreamSeconds[caller, default: Histogram()].merge(histogram) }
     }
 
     func render(gateway: GatewayState, droppedLogLines: UInt64) -> String {
@@ -145,9 +160,9 @@ struct MetricsSnapshot {
         }
         family("jobgate_build_info", "gauge", "Build and live configuration identity.")
         out += "jobgate_build_info{version=\"\(MetricsRegistry.version)\",mapping_hash=\"\(gateway.mappings.hash)\"} 1\n"
-        family("jobgate_requests_total", "counter", "Requests answered, by vendor and status.")
+        family("jobgate_requests_total", "counter", "Requests answered, by vendor, account and status.")
         for (key, value) in requests.sorted(by: { $0.key < $1.key }) {
-            out += "jobgate_requests_total{vendor=\"\(key.first)\",status=\"\(key.second)\"} \(value)\n"
+            out += "jobgate_requests_total{\(key.first.labels),status=\"\(key.second)\"} \(value)\n"
         }
         family("jobgate_requests_in_flight", "gauge", "Requests being handled now.")
         out += "jobgate_requests_in_flight \(inFlight)\n"
@@ -155,15 +170,18 @@ struct MetricsSnapshot {
         histogram(&out, "jobgate_upstream_duration_seconds", "Duration of each vendor call.", upstreamSeconds)
         family("jobgate_upstream_errors_total", "counter", "Vendor calls that failed without an HTTP answer, by kind.")
         for (key, value) in upstreamErrors.sorted(by: { $0.key < $1.key }) {
-            out += "jobgate_upstream_errors_total{vendor=\"\(key.first)\",kind=\"\(key.second)\"} \(value)\n"
+            out += "jobgate_upstream_errors_total{\(key.first.labels),kind=\"\(key.second)\"} \(value)\n"
         }
-        family("jobgate_rate_limited_total", "counter", "Requests refused by a vendor's configured rate limit.")
-        for (vendor, value) in rateLimited.sorted(by: { $0.key < $1.key }) {
-            out += "jobgate_rate_limited_total{vendor=\"\(vendor)\"} \(value)\n"
+        family("jobgate_rate_limited_total", "counter", "Requests refused by a vendor account's configured rate limit.")
+        for (caller, value) in rateLimited.sorted(by: { $0.key < $1.key }) {
+            out += "jobgate_rate_limited_total{\(caller.labels)} \(value)\n"
         }
-        family("jobgate_circuit_open", "gauge", "1 while a vendor's circuit breaker is open.")
-        for (vendor, runtime) in gateway.runtimes.sorted(by: { $0.key < $1.key }) {
-            out += "jobgate_circuit_open{vendor=\"\(vendor)\"} \(runtime.breaker.isOpen ? 1 : 0)\n"
+        family("jobgate_circuit_open", "gauge", "1 while a vendor account's circuit breaker is open.")
+        for (vendor, runtimes) in gateway.runtimes.sorted(by: { $0.key < $1.key }) {
+            for runtime in runtimes.all {
+                let caller = VendorAccount(vendor: vendor, account: runtime.mapping.account)
+                out += "jobgate_circuit_open{\(caller.labels)} \(runtime.breaker.isOpen ? 1 : 0)\n"
+            }
         }
         family("jobgate_reloads_total", "counter", "SIGHUP reloads of the mapping set, by result.")
         for (result, value) in reloads.sorted(by: { $0.key < $1.key }) {
@@ -174,15 +192,16 @@ struct MetricsSnapshot {
         return out
     }
 
-    private func histogram(_ out: inout String, _ name: String, _ help: String, _ series: [String: Histogram]) {
+    private func histogram(_ out: inout String, _ name: String, _ help: String, _ series: [VendorAccount: Histogram]) {
         out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
-        for (vendor, histogram) in series.sorted(by: { $0.key < $1.key }) {
+        for (caller, histogram) in series.sorted(by: { $0.key < $1.key }) {
+            let labels = caller.labels
             for (index, bound) in Histogram.buckets.enumerated() {
-                out += "\(name)_bucket{vendor=\"\(vendor)\",le=\"\(bound)\"} \(histogram.counts[index])\n"
+                out += "\(name)_bucket{\(labels),le=\"\(bound)\"} \(histogram.counts[index])\n"
             }
-            out += "\(name)_bucket{vendor=\"\(vendor)\",le=\"+Inf\"} \(histogram.count)\n"
-            out += "\(name)_sum{vendor=\"\(vendor)\"} \(histogram.sum)\n"
-            out += "\(name)_count{vendor=\"\(vendor)\"} \(histogram.count)\n"
+            out += "\(name)_bucket{\(labels),le=\"+Inf\"} \(histogram.count)\n"
+            out += "\(name)_sum{\(labels)} \(histogram.sum)\n"
+            out += "\(name)_count{\(labels)} \(histogram.count)\n"
         }
     }
 }

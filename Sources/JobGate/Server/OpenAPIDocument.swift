@@ -9,11 +9,31 @@ enum OpenAPIDocument {
 {"openapi":"3.1.0",
  "info":{"title":"JobGate","version":"0.1.0","description":"One endpoint to update jobs in several vendors' systems. Errors are RFC 9457 problem+json."},
  "paths":{
-  "/jobs/{id}":{"patch":{"operationId":"updateJob","summary":"Apply a JSON Merge Patch to a job in its vendor's system",
+  "/jobs/{id}":{"get":{"operationId":"readJob","summary":"Read a job through its vendor's read call",
     "parameters":[
      {"name":"id","in":"path","required":true,"description":"{vendor}:{vendorJobId} (the colon may be percent-encoded), or a bare vendor id with Job-Vendor","schema":{"type":"string","minLength":1}},
      {"name":"dryRun","in":"query","schema":{"type":"string","enum":["true","false"]}},
+     {"name":"raw","in":"query","schema":{"type":"string","enum":["true","false"]},"description":"true: the Job carries raw, the vendor's own answer (redacted, bounded)"},
      {"name":"Job-Vendor","in":"header","schema":{"type":"string"}},
+     {"name":"Job-Account","in":"header","schema":{"type":"string"},"description":"one of the vendor's accounts (GET /vendors); absent or default: the top-level credentials"},
+     {"name":"Prefer","in":"header","schema":{"type":"string"},"description":"dry-run (return=minimal is ignored: the job is what a GET is for)"},
+     {"name":"Request-Timeout","in":"header","schema":{"type":"string"},"description":"seconds that bound the whole request"},
+     {"name":"X-Request-Id","in":"header","schema":{"type":"string"}}],
+    "responses":{
+     "200":{"description":"The job, or the planned read of a dry run","content":{"application/json":{"schema":{"oneOf":[{"$ref":"#/components/schemas/Job"},{"$ref":"#/components/schemas/DryRun"}]}}}},
+     "400":{"$ref":"#/components/responses/Problem"},"401":{"$ref":"#/components/responses/Problem"},
+     "403":{"$ref":"#/components/responses/Problem"},"404":{"$ref":"#/components/responses/Problem"},
+     "405":{"$ref":"#/components/responses/Problem"},"409":{"$ref":"#/components/responses/Problem"},
+     "422":{"$ref":"#/components/responses/Problem"},"429":{"$ref":"#/components/responses/Problem"},
+     "502":{"$ref":"#/components/responses/Problem"},"503":{"$ref":"#/components/responses/Problem"},
+     "504":{"$ref":"#/components/responses/Problem"}}},
+   "patch":{"operationId":"updateJob","summary":"Apply a JSON Merge Patch to a job in its vendor's system",
+    "parameters":[
+     {"name":"id","in":"path","required":true,"description":"{vendor}:{vendorJobId} (the colon may be percent-encoded), or a bare vendor id with Job-Vendor","schema":{"type":"string","minLength":1}},
+     {"name":"dryRun","in":"query","schema":{"type":"string","enum":["true","false"]}},
+     {"name":"raw","in":"query","schema":{"type":"string","enum":["true","false"]},"description":"true: the Job carries raw, the vendor's own answers (redacted, bounded)"},
+     {"name":"Job-Vendor","in":"header","schema":{"type":"string"}},
+     {"name":"Job-Account","in":"header","schema":{"type":"string"},"description":"one of the vendor's accounts (GET /vendors); absent or default: the top-level credentials"},
      {"name":"Prefer","in":"header","schema":{"type":"string"},"description":"return=minimal and/or dry-run"},
      {"name":"Request-Timeout","in":"header","schema":{"type":"string"},"description":"seconds that bound the whole request"},
      {"name":"X-Request-Id","in":"header","schema":{"type":"string"}}],
@@ -33,7 +53,7 @@ enum OpenAPIDocument {
   "/healthz":{"get":{"operationId":"health","responses":{"200":{"description":"Alive","content":{"application/json":{"schema":{"type":"object","required":["status"],"properties":{"status":{"const":"ok"}}}}}}}}},
   "/readyz":{"get":{"operationId":"ready","responses":{"200":{"description":"Ready: mappings loaded","content":{"application/json":{"schema":{"type":"object","required":["status","mappingHash"],"properties":{"status":{"const":"ready"},"mappingHash":{"type":"string"},"vendors":{"type":"integer"}}}}}}}}},
   "/metrics":{"get":{"operationId":"metrics","responses":{"200":{"description":"Prometheus text format","content":{"text/plain":{"schema":{"type":"string"}}}}}}},
-  "/vendors":{"get":{"operationId":"vendors","responses":{"200":{"description":"Configured vendors","content":{"application/json":{"schema":{"type":"object","required":["mappingHash","vendors"],"properties":{"mappingHash":{"type":"string"},"vendors":{"type":"array","items":{"type":"object","required":["id","configured","fields"],"properties":{"id":{"type":"string"},"configured":{"type":"boolean"},"fields":{"type":"array","items":{"type":"string"}}}}}}}}}}}}},
+  "/vendors":{"get":{"operationId":"vendors","responses":{"200":{"description":"Configured vendors","content":{"application/json":{"schema":{"type":"object","required":["mappingHash","vendors"],"properties":{"mappingHash":{"type":"string"},"vendors":{"type":"array","items":{"type":"object","required":["id","configured","fields"],"properties":{"id":{"type":"string"},"configured":{"type":"boolean"},"readable":{"type":"boolean"},"fields":{"type":"array","items":{"type":"string"}},"accounts":{"type":"array","items":{"type":"object","required":["name","configured"],"properties":{"name":{"type":"string"},"configured":{"type":"boolean"},"missing":{"type":"array","items":{"type":"string"}},"baseUrl":{"type":"string"},"circuitOpen":{"type":"boolean"}}}}}}}}}}}}}}},
   "/openapi.json":{"get":{"operationId":"openapi","responses":{"200":{"description":"This document","content":{"application/json":{"schema":{"type":"object"}}}}}}}},
  "components":{
   "responses":{"Problem":{"description":"RFC 9457 problem","content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}}},
@@ -52,6 +72,9 @@ enum OpenAPIDocument {
      "contactPersonId":{"type":["string","null"]},"customFields":{"type":"object"},
      "createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"},
      "vendorData":{"type":"object"},
+     "raw":{"type":"array","description":"?raw=true: each vendor answer behind the job, in call order","items":{"type":"object","required":["call","method","status"],"properties":{
+       "call":{"type":"string"},"method":{"type":"string"},"status":{"type":"integer"},"body":{"description":"parsed JSON, or text when the body is not JSON or is cut"},
+       "truncated":{"const":true,"description":"the body was over 64 KiB: body is its first 64 KiB as text"}}}},
      "readBack":{"$ref":"#/components/schemas/ReadBackFailure"}}},
    "ReadBackFailure":{"type":"object","description":"Present only when the update landed but reading the job back failed: the job holds what the patch set, and this problem says why it could not be read","required":["type","title","status","detail"],"properties":{
      "type":{"type":"string","format":"uri"},"title":{"type":"string"},"status":{"type":"integer"},"detail":{"type":"string"},

@@ -22,7 +22,7 @@ struct MappingReader {
     static let topLevelKeys: Set<String> = [
         "$schema", "vendor", "displayName", "docs", "baseUrl", "auth", "headers", "requiredHeaders", "jobId",
         "timeoutSeconds", "rateLimit", "retry", "circuitBreaker", "maxConcurrent", "idempotencyKeyHeader", "fields", "vendorFields", "calls", "read", "readAfterWrite", "response",
-        "errors", "adapter", "caFile", "examples",
+        "errors", "adapter", "caFile", "examples", "accounts",
     ]
 
     mutating func read(_ bytes: [UInt8], vendorID: String) -> VendorMapping? {
@@ -41,7 +41,7 @@ struct MappingReader {
         if let declared = string(object, "vendor", at: ""), declared != vendorID {
             report("/vendor", "'\(declared)' differs from the file name's vendor id '\(vendorID)'")
         }
-        if !vendorID.utf8.allSatisfy({ isASCIIDigit($0) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }) || vendorID.isEmpty {
+        if !isIdentifier(vendorID) {
             report("", "the file name must be a vendor id of lower-case letters, digits, '-' or '_'")
         }
 
@@ -50,24 +50,12 @@ struct MappingReader {
             checkURL(baseURL, at: "/baseUrl")
         }
         let auth = readAuth(object["auth"], at: "/auth")
-        var headers: [(name: String, value: String)] = []
-        if let headerObject = objectValue(object["headers"], at: "/headers") {
-            for (name, _) in headerObject {
-                let value = interpolated(headerObject, name, at: "/headers/\(name)", required: true) ?? ""
-                if !isToken(name) { report("/headers/\(name)", "not a valid header name") }
-                if value.hasLineBreakOrNUL { report("/headers/\(name)", "header value has a line break") }
-                headers.append((name, value))
-            }
-        }
-        for (index, required) in (object["requiredHeaders"]?.arrayValue ?? []).enumerated() {
-            guard let name = required.stringValue else {
-                report("/requiredHeaders/\(index)", "must be a header name")
-                continue
-            }
-            if headers.first(where: { $0.name == name })?.value.isEmpty ?? true {
-                missing += variables(in: object["headers"]?.objectValue?[name]?.stringValue ?? name)
-            }
-        }
+        let topLevel = CallerIdentity(baseURL: baseURL, auth: auth, unsetAuth: missing,
+                                      headers: readHeaders(object["headers"], at: "/headers"),
+                                      headerSources: object["headers"]?.objectValue.map { [$0] } ?? [])
+        let requiredHeaders = readRequiredHeaderNames(object["requiredHeaders"], at: "/requiredHeaders")
+        missing += unsetRequiredHeaders(requiredHeaders, of: topLevel)
+        let accounts = readAccounts(object["accounts"], at: "/accounts", topLevel: topLevel, requiredHeaders: requiredHeaders)
 
         var jobID = JobIDRule.any
         if let text = string(object, "jobId", at: "") {
@@ -122,11 +110,18 @@ struct MappingReader {
         if !missing.isEmpty {
             warning("", "credentials not configured: set \(missing.joined(separator: ", ")) (requests for this vendor get 503)")
         }
-        return VendorMapping(
+        let mapping = VendorMapping(
             vendor: vendorID, displayName: string(object, "displayName", at: "") ?? vendorID, baseURL: baseURL,
-            auth: auth, headers: headers, jobID: jobID, timeoutSeconds: timeout, rateLimits: rateLimits, retry: retry, maxConcurrent: maxConcurrent, idempotencyKeyHeader: idempotencyHeader, circuitBreaker: breaker,
+            auth: auth, headers: topLevel.headers, jobID: jobID, timeoutSeconds: timeout, rateLimits: rateLimits, retry: retry, maxConcurrent: maxConcurrent, idempotencyKeyHeader: idempotencyHeader, circuitBreaker: breaker,
             fields: fields, vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
             response: response, errors: errors, adapter: adapter, caFile: caFile, missingConfiguration: missing,
             examples: examples)
+        guard !accounts.isEmpty else { return mapping }
+        let named = accounts.map { account in
+            (account.name, mapping.replacing(account: account.name, baseURL: account.identity.baseURL, auth: account.identity.auth,
+                                             headers: account.identity.headers, missingConfiguration: account.missing))
+        }
+        return mapping.replacing(account: VendorMapping.defaultAccount, baseURL: baseURL, auth: auth, headers: topLevel.headers,
+                                 missingConfiguration: missing, accounts: Dictionary(uniqueKeysWithValues: named))
     }
 }

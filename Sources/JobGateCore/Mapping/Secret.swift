@@ -35,6 +35,11 @@ public struct Redactor: Sendable {
             .sorted { $0.utf8.count > $1.utf8.count }.map { Array($0.utf8) }
     }
 
+    /// These secrets too, for text that may hold credentials obtained at run time (fetched tokens).
+    public func adding(_ more: [Secret]) -> Redactor {
+        more.isEmpty ? self : Redactor(secrets.map { Secret(String(decoding: $0, as: UTF8.self)) } + more)
+    }
+
     /// Secrets are matched as UTF-8 bytes, not as Characters: followed by a combining mark, a secret is no
     /// longer a Character-wise substring, but its bytes are still all there for anyone reading the text.
     public func scrub(_ text: String) -> String {

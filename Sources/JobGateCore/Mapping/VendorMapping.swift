@@ -34,6 +34,15 @@ public final class VendorMapping: Sendable {
     public let missingConfiguration: [String]
     /// Worked examples that `jobgate check` runs against this mapping.
     public let examples: [MappingExample]
+    /// Which credential set this mapping calls with: `defaultAccount` for the top level of the file, else
+    /// the name of one of its `accounts`. Safe for logs and metric labels (a name, never a secret).
+    public let account: String
+    /// The file's named accounts, each this mapping with the account's own auth, headers and base URL.
+    /// Empty on an account's mapping: accounts do not nest.
+    public let accounts: [String: VendorMapping]
+
+    /// The name the top-level credentials go by in logs, metrics and `Job-Account`.
+    public static let defaultAccount = "default"
 
     init(vendor: String, displayName: String, baseURL: String, auth: AuthScheme,
          headers: [(name: String, value: String)], jobID: JobIDRule, timeoutSeconds: Double?,
@@ -41,7 +50,8 @@ public final class VendorMapping: Sendable {
          circuitBreaker: CircuitBreakerSettings, fields: [CanonicalField: FieldMapping],
          vendorFields: [(name: String, mapping: VendorFieldMapping)], calls: [CallTemplate], read: CallTemplate?,
          readAfterWrite: Bool, response: ResponseMapping, errors: ErrorMapping, adapter: String?, caFile: String?,
-         missingConfiguration: [String], examples: [MappingExample]) {
+         missingConfiguration: [String], examples: [MappingExample], account: String = defaultAccount,
+         accounts: [String: VendorMapping] = [:]) {
         self.vendor = vendor
         self.displayName = displayName
         self.baseURL = baseURL
@@ -66,6 +76,19 @@ public final class VendorMapping: Sendable {
         self.caFile = caFile
         self.missingConfiguration = missingConfiguration
         self.examples = examples
+        self.account = account
+        self.accounts = accounts
+    }
+
+    /// This mapping calling with another credential set; fields, calls, limits and examples are shared.
+    func replacing(account: String, baseURL: String, auth: AuthScheme, headers: [(name: String, value: String)],
+                   missingConfiguration: [String], accounts: [String: VendorMapping] = [:]) -> VendorMapping {
+        VendorMapping(vendor: vendor, displayName: displayName, baseURL: baseURL, auth: auth, headers: headers, jobID: jobID,
+                      timeoutSeconds: timeoutSeconds, rateLimits: rateLimits, retry: retry, maxConcurrent: maxConcurrent,
+                      idempotencyKeyHeader: idempotencyKeyHeader, circuitBreaker: circuitBreaker, fields: fields,
+                      vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
+                      response: response, errors: errors, adapter: adapter, caFile: caFile,
+                      missingConfiguration: missingConfiguration, examples: examples, account: account, accounts: accounts)
     }
 
     /// Plain http only for a base URL configured as http (local simulators); decided once, read per call.
@@ -76,8 +99,11 @@ public final class VendorMapping: Sendable {
         vendorFields.first { $0.name == name }?.mapping
     }
 
-    /// Every credential in this mapping, for the redactor.
-    public var secrets: [Secret] { auth.secrets }
+    /// Whether the vendor has a call to read a job (`GET /jobs/{id}`, empty patches, read-backs).
+    public var isReadable: Bool { read != nil }
+
+    /// Every credential in this mapping and its accounts, for the redactor.
+    public var secrets: [Secret] { auth.secrets + accounts.values.flatMap(\.secrets) }
 }
 
 public enum JobIDRule: String, Sendable, CaseIterable {

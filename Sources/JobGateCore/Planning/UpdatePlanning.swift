@@ -11,6 +11,26 @@ public enum UpdatePlanning {
         return (validated, try plan(validated, vendorJobID: vendorJobID, mapping: mapping, returnMinimal: returnMinimal))
     }
 
+    /// `GET /jobs/{id}`: the vendor's read call alone, or 405 for a vendor that has none.
+    public static func read(vendorJobID: String, mapping: VendorMapping) throws(Problem) -> [PlannedCall] {
+        try checkReadable(mapping)
+        try checkJobID(vendorJobID, mapping: mapping)
+        return Planner.read(vendorJobID: vendorJobID, mapping: mapping, purpose: .read).map { [$0] } ?? []
+    }
+
+    public static func checkReadable(_ mapping: VendorMapping) throws(Problem) {
+        guard !mapping.isReadable else { return }
+        var problem = Problem.methodNotAllowed(allow: allowedMethods(mapping))
+        problem.detail = "\(mapping.vendor) has no call to read a job; its jobs can only be updated (PATCH)."
+        problem.extensions["vendor"] = .string(mapping.vendor)
+        throw problem
+    }
+
+    /// The methods `/jobs/{id}` serves for a vendor, as an `Allow` header says them.
+    public static func allowedMethods(_ mapping: VendorMapping) -> String {
+        mapping.isReadable ? "GET, PATCH" : "PATCH"
+    }
+
     public static func checkJobID(_ vendorJobID: String, mapping: VendorMapping) throws(Problem) {
         if let violation = mapping.jobID.violation(vendorJobID) {
             throw .badRequest("Job id '\(vendorJobID.prefix(64))' for \(mapping.vendor) \(violation).")

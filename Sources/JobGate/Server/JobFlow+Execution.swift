@@ -1,0 +1,104 @@
+import JobGateHTTP
+import JobGateJSON
+import JobGateCore
+
+/// The one step of a job request that calls the vendor, behind the account's breaker, rate limit and
+/// concurrency cap, and the answer built from what the vendor said.
+extension JobFlow {
+    func execute(_ prepared: Prepared) {
+        let runtime = prepared.runtime
+        let ticket: CircuitBreakerStateMachine.Ticket
+        switch runtime.breaker.admit() {
+        case .admitted(let admitted):
+            ticket = admitted
+        case .refused(let retryAfter):
+            return respond(refusal(.unavailable, 503, "Vendor circuit open", retryAfter: retryAfter, runtime: runtime,
+                                   detail: "Calls to \(runtime.name) are paused after repeated failures."))
+        }
+        // Every way out of an admitted request releases its ticket (a half-open probe's lease with it).
+        let breaker = runtime.breaker
+        if let retryAfter = runtime.rateLimiter?.acquire() {
+            breaker.release(ticket)
+            metrics.rateLimited(vendor: runtime.mapping.vendor, account: runtime.mapping.account)
+            return respond(refusal(.rateLimited, 429, "Rate limit reached", retryAfter: retryAfter, runtime: runtime,
+                                   detail: "The configured rate limit for \(runtime.name) is reached."))
+        }
+        guard runtime.enter() else {
+            breaker.release(ticket)
+            return respond(refusal(.unavailable, 503, "Too many calls in progress", retryAfter: 1, runtime: runtime,
+                                   detail: "The concurrency limit for \(runtime.name) is reached."))
+        }
+        let responder = self.responder
+        let record = self.record
+        let answer = self.answer
+        let execution = UpdateExecution(
+            runtime: runtime, client: client, calls: prepared.calls,
+            extraHeaders: forwardedHeaders(idempotencyHeader: runtime.mapping.idempotencyKeyHeader),
+            options: runtime.options(defaultTimeout: state.settings.upstreamTimeoutSeconds), deadline: prepared.deadline,
+            redactor: state.redactor, metrics: metrics
+        ) { outcome in
+            runtime.leave()
+            breaker.release(ticket)
+            record.upstreamSteps = outcome.steps
+            responder.respond(answer(outcome, prepared))
+        }
+        responder.onCancel = {
+            execution.cancel()
+            runtime.leave()
+            breaker.release(ticket)
+        }
+        execution.start()
+    }
+
+    /// The Job (with `readBack` when reading it back failed after landed writes, with `raw` when asked for),
+    /// 204 for a minimal update, or the problem.
+    private func answer(_ outcome: UpdateExecution.Outcome, _ prepared: Prepared) -> HTTPResponse {
+        let mapping = prepared.runtime.mapping
+        let vendorJobID = prepared.vendorJobID
+        let job: JSONValue
+        switch outcome.result {
+        case .failure(let problem):
+            return problem.response(instance: instance(request), requestID: responder.requestID)
+        case .success where prepared.preferMinimal:
+            return HTTPResponse(status: 204, headers: [(name: "Preference-Applied", value: "return=minimal")])
+        case .success(let body):
+            let read = body.flatMap { Normalizer.job(from: $0, vendorJobID: vendorJobID, mapping: mapping) }
+            if let readBackFailure = outcome.readBackFailure, let patch = prepared.patch {
+                let known = read ?? Normalizer.job(from: patch, vendorJobID: vendorJobID, mapping: mapping)
+                job = Normalizer.withReadBackFailure(known, readBackFailure)
+            } else if let read {
+                job = read
+            } else {
+                return UpstreamProblems.malformedBody(vendor: mapping.vendor)
+                    .response(instance: instance(request), requestID: responder.requestID)
+            }
+        }
+        guard prepared.wantsRaw else { return Gateway.json(200, job) }
+        let redactor = state.redactor.adding(outcome.tokensUsed)
+        return Gateway.json(200, RawAnswers.adding(to: job, outcome.steps.compactMap(\.rawAnswer), redactor: redactor))
+    }
+
+    private func refusal(_ kind: Problem.Kind, _ status: Int, _ title: String, retryAfter: Int, runtime: VendorRuntime,
+                         detail: String) -> Problem {
+        var problem = Problem(kind, status: status, title: title, detail: detail,
+                              headers: [(name: "Retry-After", value: String(retryAfter))])
+        problem.extensions["vendor"] = .string(runtime.mapping.vendor)
+        return problem
+    }
+
+    /// Request id and trace context go upstream; the caller's own credentials and other headers never do.
+    private func forwardedHeaders(idempotencyHeader: String?) -> [(name: String, value: String)] {
+        var headers = [(name: "X-Request-Id", value: responder.requestID)]
+        if let idempotencyHeader, let key = request.headers["idempotency-key"], (1...255).contains(key.utf8.count) {
+            headers.append((name: idempotencyHeader, value: key))
+        }
+        if let parent = request.headers["traceparent"], let child = TraceContext.childTraceparent(parent) {
+            headers.append((name: "traceparent", value: child))
+            if let tracestate = request.headers["tracestate"], tracestate.utf8.count <= 512 {
+                headers.append((name: "tracestate", value: tracestate))
+            }
+        }
+        return headers
+    }
+
+}
