@@ -77,7 +77,7 @@ final class ExampleRunnerTests: XCTestCase {
         XCTAssertEqual(found.first?.actual, "GET /jobs/1001")
     }
 
-    func testAnExampleAccountIsUnknownUntilAccountsExist() throws {
+    func testAnExampleAccountTheMappingDoesNotDeclareIsRefused() throws {
         let found = try differences("lilt", edit: set("/examples/5/account", "eu"))
         XCTAssertTrue(found.contains { $0.pointer == "/examples/5/problem/status" && $0.actual == "400" }, "\(found.map(\.message))")
     }

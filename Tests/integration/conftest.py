@@ -214,11 +214,11 @@ def openapi_document():
     return _openapi
 
 
-def assert_conforms(status, content_type, payload):
+def assert_conforms(status, content_type, payload, method="patch"):
     """Checks a /jobs/{id} answer against the OpenAPI document: declared status, media type and schema."""
     import jsonschema
     document = openapi_document()
-    operation = document["paths"]["/jobs/{id}"]["patch"]
+    operation = document["paths"]["/jobs/{id}"][method.lower()]
     assert str(status) in operation["responses"], f"status {status} is not in the OpenAPI document"
     if status == 204:
         assert payload is None

@@ -128,7 +128,7 @@ def test_plan_reads_the_patch_from_stdin_and_answers_problems_with_exit_1():
     assert json.loads(jobgate("plan", "nope:1", "--patch", "{}").stdout)["status"] == 400
 
 
-def test_plan_account_is_unknown_until_accounts_exist():
+def test_plan_refuses_an_account_the_mapping_does_not_declare():
     result = jobgate("plan", "lilt:241", "--patch", '{"name": "x"}', "--account", "eu")
     problem = json.loads(result.stdout)
     assert result.returncode == 1 and problem["title"] == "Unknown account" and "lilt" in problem["detail"]

@@ -1,6 +1,6 @@
 """docs/contract.md and the binary describe the same surface.
 
-The document's routes table, its status table for PATCH /jobs/{id} and its canonical fields table are
+The document's routes table, its status table for GET and PATCH /jobs/{id} and its canonical fields table are
 compared with what `jobgate serve` publishes at /openapi.json, and each vendor column of the fields table
 with /vendors. The section "Planned, not yet served" is left out: it names what the binary does not serve.
 """
@@ -51,10 +51,12 @@ def test_routes_agree_with_openapi():
     assert documented - served == set(), "in docs/contract.md §3 Routes but not in /openapi.json"
 
 
-def test_patch_statuses_agree_with_openapi():
-    documented = {row["status"] for row in table_with("status", "when")}
-    served = set(openapi_document()["paths"]["/jobs/{id}"]["patch"]["responses"])
-    assert documented == served
+def test_job_statuses_agree_with_openapi():
+    """Every row is a status of PATCH /jobs/{id}; those with a GET mark are GET's too."""
+    rows = table_with("status", "when", "GET")
+    operations = openapi_document()["paths"]["/jobs/{id}"]
+    assert {row["status"] for row in rows} == set(operations["patch"]["responses"])
+    assert {row["status"] for row in rows if row["GET"] != ABSENT} == set(operations["get"]["responses"])
 
 
 def test_canonical_fields_agree_with_openapi():

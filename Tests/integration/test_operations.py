@@ -23,8 +23,8 @@ def test_metrics_vendors_openapi(gw):
     status, headers, body = get(gw, "/metrics")
     text = body.decode()
     assert status == 200 and headers["content-type"].startswith("text/plain")
-    assert 'jobgate_requests_total{vendor="lilt",status="200"} 1' in text
-    assert 'jobgate_upstream_duration_seconds_count{vendor="lilt"} 1' in text
+    assert 'jobgate_requests_total{vendor="lilt",account="default",status="200"} 1' in text
+    assert 'jobgate_upstream_duration_seconds_count{vendor="lilt",account="default"} 1' in text
     assert "jobgate_build_info{" in text and "mapping_hash=" in text
     status, _, body = get(gw, "/vendors")
     vendors = {v["id"]: v for v in json.loads(body)["vendors"]}

@@ -38,7 +38,8 @@ def statuses(gateway):
         if line.startswith("jobgate_requests_total{"):
             labels, value = line[len("jobgate_requests_total{"):].split("} ")
             fields = dict(part.split("=") for part in labels.split(","))
-            counts[(fields["vendor"].strip('"'), int(fields["status"].strip('"')))] = int(value)
+            key = (fields["vendor"].strip('"'), int(fields["status"].strip('"')))
+            counts[key] = counts.get(key, 0) + int(value)  # summed over accounts
     return counts
 
 

@@ -65,9 +65,11 @@ public enum RawAnswers {
 }
 
 extension RawAnswers {
-    /// The Job with `raw`: the vendor's answers behind it.
+    /// The Job with `raw`: the vendor's answers behind it. The whole Job is scrubbed too: `vendorData`
+    /// passes through what the vendor sent, and an answer that shows raw output must not show a secret
+    /// next to it.
     public static func adding(to job: JSONValue, _ answers: [RawAnswer], redactor: Redactor) -> JSONValue {
-        guard var object = job.objectValue else { return job }
+        guard var object = scrubbed(job, redactor).objectValue else { return job }
         object["raw"] = json(answers, redactor: redactor)
         return .object(object)
     }
