@@ -49,14 +49,17 @@ def before_load_schema(context, raw_schema):
         vendor_id, _, job_id = job.partition(":")
         vendor = vendors[vendor_id]
         operation = copy.deepcopy(template)
+        if not vendor["readable"]:
+            del operation["get"]  # deck's job path serves PATCH alone (405 with Allow: PATCH)
+        else:
+            operation["get"]["operationId"] = "readJob_" + vendor_id
         patch = operation["patch"]
         patch["operationId"] = "updateJob_" + vendor_id
-        operation["get"]["operationId"] = "readJob_" + vendor_id
         # The id is fixed by the path; Job-Vendor could only contradict it, a random Job-Account is a 400 before any
         # call (the sandbox mappings declare no accounts), and a random Request-Timeout string is a 400 that says
         # nothing about the vendor path. Prefer stays a free string (unknown preferences are ignored, RFC 7240) with
         # examples, so that return=minimal and dry-run answers are among those checked.
-        for method in ("get", "patch"):
+        for method in operation:
             operation[method]["parameters"] = [p for p in operation[method]["parameters"]
                                                if p["name"] not in ("id", "Job-Vendor", "Job-Account", "Request-Timeout")]
         for parameter in patch["parameters"]:
