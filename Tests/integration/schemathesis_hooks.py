@@ -59,9 +59,8 @@ def before_load_schema(context, raw_schema):
         # call (the sandbox mappings declare no accounts), and a random Request-Timeout string is a 400 that says
         # nothing about the vendor path. Prefer stays a free string (unknown preferences are ignored, RFC 7240) with
         # examples, so that return=minimal and dry-run answers are among those checked.
-        for method in operation:
-            operation[method]["parameters"] = [p for p in operation[method]["parameters"]
-                                               if p["name"] not in ("id", "Job-Vendor", "Job-Account", "Request-Timeout")]
+        operation["parameters"] = [p for p in operation["parameters"]
+                                   if p["name"] not in ("id", "Job-Vendor", "Job-Account", "Request-Timeout")]
         for parameter in patch["parameters"]:
             if parameter["name"] == "Prefer":
                 parameter["examples"] = {"minimal": {"value": "return=minimal"}, "dry-run": {"value": "dry-run"},

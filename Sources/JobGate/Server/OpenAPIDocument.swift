@@ -9,16 +9,18 @@ enum OpenAPIDocument {
 {"openapi":"3.1.0",
  "info":{"title":"JobGate","version":"0.1.0","description":"One endpoint to update jobs in several vendors' systems. Errors are RFC 9457 problem+json."},
  "paths":{
-  "/jobs/{id}":{"get":{"operationId":"readJob","summary":"Read a job through its vendor's read call",
-    "parameters":[
+  "/jobs/{id}":{
+   "parameters":[
      {"name":"id","in":"path","required":true,"description":"{vendor}:{vendorJobId} (the colon may be percent-encoded), or a bare vendor id with Job-Vendor","schema":{"type":"string","minLength":1}},
      {"name":"dryRun","in":"query","schema":{"type":"string","enum":["true","false"]}},
-     {"name":"raw","in":"query","schema":{"type":"string","enum":["true","false"]},"description":"true: the Job carries raw, the vendor's own answer (redacted, bounded)"},
+     {"name":"raw","in":"query","schema":{"type":"string","enum":["true","false"]},"description":"true: the Job carries raw, the vendor's own answers (redacted, bounded)"},
      {"name":"Job-Vendor","in":"header","schema":{"type":"string"}},
      {"name":"Job-Account","in":"header","schema":{"type":"string"},"description":"one of the vendor's accounts (GET /vendors); absent or default: the top-level credentials"},
-     {"name":"Prefer","in":"header","schema":{"type":"string"},"description":"dry-run (return=minimal is ignored: the job is what a GET is for)"},
      {"name":"Request-Timeout","in":"header","schema":{"type":"string"},"description":"seconds that bound the whole request"},
      {"name":"X-Request-Id","in":"header","schema":{"type":"string"}}],
+   "get":{"operationId":"readJob","summary":"Read a job through its vendor's read call",
+    "parameters":[
+     {"name":"Prefer","in":"header","schema":{"type":"string"},"description":"dry-run (return=minimal is ignored: the job is what a GET is for)"}],
     "responses":{
      "200":{"description":"The job, or the planned read of a dry run","content":{"application/json":{"schema":{"oneOf":[{"$ref":"#/components/schemas/Job"},{"$ref":"#/components/schemas/DryRun"}]}}}},
      "400":{"$ref":"#/components/responses/Problem"},"401":{"$ref":"#/components/responses/Problem"},
@@ -29,14 +31,7 @@ enum OpenAPIDocument {
      "504":{"$ref":"#/components/responses/Problem"}}},
    "patch":{"operationId":"updateJob","summary":"Apply a JSON Merge Patch to a job in its vendor's system",
     "parameters":[
-     {"name":"id","in":"path","required":true,"description":"{vendor}:{vendorJobId} (the colon may be percent-encoded), or a bare vendor id with Job-Vendor","schema":{"type":"string","minLength":1}},
-     {"name":"dryRun","in":"query","schema":{"type":"string","enum":["true","false"]}},
-     {"name":"raw","in":"query","schema":{"type":"string","enum":["true","false"]},"description":"true: the Job carries raw, the vendor's own answers (redacted, bounded)"},
-     {"name":"Job-Vendor","in":"header","schema":{"type":"string"}},
-     {"name":"Job-Account","in":"header","schema":{"type":"string"},"description":"one of the vendor's accounts (GET /vendors); absent or default: the top-level credentials"},
-     {"name":"Prefer","in":"header","schema":{"type":"string"},"description":"return=minimal and/or dry-run"},
-     {"name":"Request-Timeout","in":"header","schema":{"type":"string"},"description":"seconds that bound the whole request"},
-     {"name":"X-Request-Id","in":"header","schema":{"type":"string"}}],
+     {"name":"Prefer","in":"header","schema":{"type":"string"},"description":"return=minimal and/or dry-run"}],
     "requestBody":{"required":true,"content":{
       "application/merge-patch+json":{"schema":{"$ref":"#/components/schemas/JobPatch"}},
       "application/json":{"schema":{"$ref":"#/components/schemas/JobPatch"}}}},
