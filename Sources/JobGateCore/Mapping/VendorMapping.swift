@@ -30,6 +30,8 @@ public final class VendorMapping: Sendable {
     public let errors: ErrorMapping
     public let adapter: String?
     public let caFile: String?
+    /// How long an idle pooled connection to the vendor is trusted (below its keep-alive timeout).
+    public let keepAliveSeconds: Int
     /// Environment variables whose emptiness leaves the vendor without credentials (503 until set).
     public let missingConfiguration: [String]
     /// Worked examples that `jobgate check` runs against this mapping.
@@ -41,7 +43,7 @@ public final class VendorMapping: Sendable {
          circuitBreaker: CircuitBreakerSettings, fields: [CanonicalField: FieldMapping],
          vendorFields: [(name: String, mapping: VendorFieldMapping)], calls: [CallTemplate], read: CallTemplate?,
          readAfterWrite: Bool, response: ResponseMapping, errors: ErrorMapping, adapter: String?, caFile: String?,
-         missingConfiguration: [String], examples: [MappingExample]) {
+         keepAliveSeconds: Int, missingConfiguration: [String], examples: [MappingExample]) {
         self.vendor = vendor
         self.displayName = displayName
         self.baseURL = baseURL
@@ -64,6 +66,7 @@ public final class VendorMapping: Sendable {
         self.errors = errors
         self.adapter = adapter
         self.caFile = caFile
+        self.keepAliveSeconds = keepAliveSeconds
         self.missingConfiguration = missingConfiguration
         self.examples = examples
     }
