@@ -131,7 +131,8 @@ final class Transfer {
     }
 
     /// libcurl is about to send the request (again, if this is not the first attempt: it re-sends on a new
-    /// connection when a pooled one died before answering). Only calls that are not idempotent ask.
+    /// connection when a pooled one died before answering; that connection is already open, and is closed
+    /// unused). Only calls that are not idempotent ask.
     fileprivate func beginAttempt() -> Bool {
         attempts += 1
         guard attempts > 1 else { return true }

@@ -11,8 +11,8 @@ final class WriteSafetyTests: FaultServerTestCase {
         let before = try serverStats()
         XCTAssertEqual(call(write("/close-on-reuse")).failure, .closedBeforeAnswer(requestSent: true))
         let after = try serverStats()
+        // libcurl connects anew before the repeat is stopped: that connection closes without a byte sent.
         XCTAssertEqual(after["requests"]! - before["requests"]!, 1, "the write reached the vendor twice")
-        XCTAssertEqual(after["connections"], before["connections"], "no new connection was opened for a repeat")
     }
 
     func testReadOnAConnectionClosedAtTheMomentOfReuseIsRepeated() throws {
