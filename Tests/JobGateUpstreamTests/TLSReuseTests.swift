@@ -61,7 +61,7 @@ final class TLSReuseTests: FaultServerTestCase {
         let client = self.client!
         let slow = trusting(request("/slow?ms=1500"), caFile: caFile)
         let slowDone = DispatchSemaphore(value: 0)
-        onLoop { client.value!.send(slow) { _ in slowDone.signal() } }
+        _ = onLoop { client.value!.send(slow) { _ in slowDone.signal() } }
         while try serverStats()["requests"]! == before["requests"]! { Thread.sleep(forTimeInterval: 0.01) }
         XCTAssertEqual(try call(trusting(request("/ok"), caFile: caFile)).get().status, 200)
         XCTAssertEqual(slowDone.wait(timeout: .now() + 10), .success)
