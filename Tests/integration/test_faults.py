@@ -371,17 +371,22 @@ def certificate(folder, name, san):
     return str(cert), str(key)
 
 
-def lilt_trusting(folder, ca_file):
-    """A copy of the test mappings whose LILT trusts `ca_file` (the positive control for the TLS cases)."""
+def lilt_changed(folder, change):
+    """A copy of the test mappings (without `timeoutSeconds`) in which `change` has edited LILT's."""
     copy = folder / "Mappings"
     shutil.copytree(ROOT / "Mappings", copy)
     for path in copy.glob("*.json"):
         mapping = json.loads(path.read_text())
         mapping.pop("timeoutSeconds", None)
         if path.stem == "lilt":
-            mapping["caFile"] = ca_file
+            change(mapping)
         path.write_text(json.dumps(mapping))
     return copy
+
+
+def lilt_trusting(folder, ca_file):
+    """The test mappings with LILT trusting `ca_file` (the positive control for the TLS cases)."""
+    return lilt_changed(folder, lambda mapping: mapping.update(caFile=ca_file))
 
 
 def test_self_signed_certificate_is_refused_with_502(start, bad, tmp_path):

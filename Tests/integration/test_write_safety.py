@@ -8,27 +8,19 @@ update marked as not idempotent.
 """
 import http.client
 import json
-import shutil
 
 import pytest
 
-from conftest import ROOT
-from test_faults import assert_healthy, assert_problem, bad, mappings, start, update  # noqa: F401 (fixtures)
+from test_faults import assert_healthy, assert_problem, bad, lilt_changed, mappings, start, update  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
 def lilt_write_once(tmp_path):
     """The test mappings with LILT's update marked as not safe to repeat."""
-    folder = tmp_path / "Mappings"
-    shutil.copytree(ROOT / "Mappings", folder)
-    for path in folder.glob("*.json"):
-        mapping = json.loads(path.read_text())
-        mapping.pop("timeoutSeconds", None)
-        if path.stem == "lilt":
-            for call in mapping["calls"]:
-                call["idempotent"] = False
-        path.write_text(json.dumps(mapping))
-    return folder
+    def not_idempotent(mapping):
+        for call in mapping["calls"]:
+            call["idempotent"] = False
+    return lilt_changed(tmp_path, not_idempotent)
 
 
 def test_write_on_a_connection_closed_at_the_moment_of_reuse_is_not_sent_twice(start, bad, lilt_write_once):
