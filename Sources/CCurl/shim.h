@@ -29,6 +29,11 @@ static inline CURLcode jg_easy_setopt_closesocket_callback(CURL *handle, int (*c
     return curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, callback);
 }
 
+/* Runs once per attempt, when the connection is ready and the request is about to be sent. */
+static inline CURLcode jg_easy_setopt_prereq_callback(CURL *handle, int (*callback)(void *, char *, char *, int, int)) {
+    return curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, callback);
+}
+
 static inline CURLcode jg_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
@@ -56,6 +61,10 @@ static inline CURLMcode jg_multi_setopt_socket_callback(CURLM *handle,
 
 static inline CURLMcode jg_multi_setopt_timer_callback(CURLM *handle, int (*callback)(CURLM *, long, void *)) {
     return curl_multi_setopt(handle, CURLMOPT_TIMERFUNCTION, callback);
+}
+
+static inline CURLSHcode jg_share_setopt_long(CURLSH *handle, CURLSHoption option, long value) {
+    return curl_share_setopt(handle, option, value);
 }
 
 #endif

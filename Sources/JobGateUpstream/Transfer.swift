@@ -14,6 +14,12 @@ final class Transfer {
     private var body: [UInt8] = []
     private var exceededCap = false
     private var malformedHeader = false
+    /// Attempts libcurl started (see `beginAttempt`).
+    private var attempts = 0
+    /// Set when a repeat was stopped: whether the first attempt's request had left.
+    private var refusedRepeatAfterSending: Bool?
+    /// What the vendor said in `Keep-Alive: timeout=N`, for the client to remember per origin.
+    private(set) var advertisedKeepAliveSeconds: Int?
 
     init(id: UInt64, easy: UnsafeMutableRawPointer, request: UpstreamRequest,
          completion: @escaping (Result<UpstreamResponse, UpstreamFailure>) -> Void) {
@@ -23,8 +29,10 @@ final class Transfer {
         self.completion = completion
     }
 
-    /// `closeSocketContext` is the client, told of every socket curl closes (see `UpstreamClient.watch`).
-    func configure(closeSocketContext: UnsafeMutableRawPointer) {
+    /// `closeSocketContext` is the client, told of every socket curl closes (see `UpstreamClient.watch`);
+    /// `shareHandle` keeps TLS sessions across its connections; `idleReuseSeconds`: a pooled connection idle
+    /// this long or longer is not reused.
+    func configure(closeSocketContext: UnsafeMutableRawPointer, shareHandle: UnsafeMutableRawPointer, idleReuseSeconds: Int) {
         let options = request.options
         let me = Unmanaged.passUnretained(self).toOpaque()
         jg_easy_setopt_pointer(easy, CURLOPT_PRIVATE, UnsafeRawPointer(bitPattern: UInt(id)))
@@ -39,12 +47,27 @@ final class Transfer {
         (options.allowPlainHTTP ? "http,https" : "https").withCString {
             _ = jg_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, $0)
         }
-        if options.freshConnection {
-            jg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1)
+        // curl checks idle time in whole seconds, and reuses while it is at most MAXAGE: MAXAGE = window - 1.
+        if idleReuseSeconds >= 1 {
+            jg_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, idleReuseSeconds - 1)
+        } else {
+            jg_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, 0)
+            // A vendor that drops idle connections within a second: a write cannot be sure of any of them.
+            if !options.idempotent { jg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1) }
+        }
+        if !options.idempotent {
+            jg_easy_setopt_prereq_callback(easy, transferPrereqCallback)
+            jg_easy_setopt_pointer(easy, CURLOPT_PREREQDATA, me)
         }
         if let caFile = options.caFile {
             caFile.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
         }
+        // The bundle alone (CAINFO: the vendor's, else the system's, which on Debian holds what the CA folder
+        // does): libcurl caches a parsed CA store only when no CA folder is set, and otherwise reads and parses
+        // the whole bundle again for every new TLS connection. A rotated bundle is read within the hour.
+        jg_easy_setopt_pointer(easy, CURLOPT_CAPATH, nil)
+        jg_easy_setopt_long(easy, CURLOPT_CA_CACHE_TIMEOUT, 3600)
+        jg_easy_setopt_pointer(easy, CURLOPT_SHARE, shareHandle)
         jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
         jg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
@@ -107,6 +130,19 @@ final class Transfer {
         return true
     }
 
+    /// libcurl is about to send the request (again, if this is not the first attempt: it re-sends on a new
+    /// connection when a pooled one died before answering; that connection is already open, and is closed
+    /// unused). Only calls that are not idempotent ask.
+    fileprivate func beginAttempt() -> Bool {
+        attempts += 1
+        guard attempts > 1 else { return true }
+        // The first attempt's request size is still recorded: more than zero means it left on the dead connection.
+        var requestSize = 0
+        jg_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestSize)
+        refusedRepeatAfterSending = requestSize > 0
+        return false
+    }
+
     fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
         var end = bytes.count
         while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
@@ -125,9 +161,27 @@ final class Transfer {
         }
         // A bare LF inside a line would split it in two when the lines are read back: such a line is dropped.
         guard !line.contains(0x0A) else { return }
+        if line[0] | 0x20 == UInt8(ascii: "k") { advertisedKeepAliveSeconds = Self.keepAliveTimeout(line) ?? advertisedKeepAliveSeconds }
         if headerLines.isEmpty { headerLines.reserveCapacity(512) }
         headerLines.append(contentsOf: line)
         headerLines.append(0x0A)
+    }
+
+    /// N of a `Keep-Alive: ..., timeout=N, ...` field line (RFC 2068's hint of how long the server keeps an idle
+    /// connection), nil for any other line.
+    static func keepAliveTimeout(_ line: UnsafeRawBufferPointer) -> Int? {
+        let name = "keep-alive:".utf8
+        guard line.count > name.count, zip(line, name).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let parameter = "timeout=".utf8
+        var index = name.count
+        while index + parameter.count < line.count {
+            if zip(line[index...], parameter).allSatisfy({ $0 | 0x20 == $1 }) {
+                let digits = line[(index + parameter.count)...].prefix { $0 >= 0x30 && $0 <= 0x39 }.prefix(6)
+                return digits.isEmpty ? nil : digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            }
+            index += 1
+        }
+        return nil
     }
 
     func result(code: CURLcode) -> Result<UpstreamResponse, UpstreamFailure> {
@@ -139,6 +193,8 @@ final class Transfer {
             break
         case CURLE_WRITE_ERROR where exceededCap:
             return .failure(.bodyTooLarge)
+        case CURLE_ABORTED_BY_CALLBACK where refusedRepeatAfterSending != nil:
+            return .failure(.closedBeforeAnswer(requestSent: refusedRepeatAfterSending ?? true))
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return .failure(.dnsFailure)
         case CURLE_COULDNT_CONNECT:
@@ -179,4 +235,10 @@ private func transferHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
     Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
         .receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: length))
     return length
+}
+
+private func transferPrereqCallback(_ context: UnsafeMutableRawPointer?, _ primaryIP: UnsafeMutablePointer<CChar>?,
+                                    _ localIP: UnsafeMutablePointer<CChar>?, _ primaryPort: Int32, _ localPort: Int32) -> Int32 {
+    guard let context else { return CURL_PREREQFUNC_OK }
+    return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().beginAttempt() ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
 }

@@ -23,7 +23,9 @@ public final class UpstreamClient {
     private var idleEasyHandles: [UnsafeMutableRawPointer] = []
     private var timer: TimerID?
     private var nextID: UInt64 = 1
-    private var processing = false
+    private let tlsSessions = TLSSessionShare()
+    /// Learned from vendors' `Keep-Alive: timeout=N` answers, by origin ("https://host:port").
+    private var keepAliveByOrigin: [String: Int] = [:]
 
     /// libcurl's global state must be set up once, before any thread uses it.
     public static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -39,6 +41,8 @@ public final class UpstreamClient {
         jg_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, context)
         jg_multi_setopt_timer_callback(multi, curlTimerCallback)
         jg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+        // Many calls in flight on one HTTP/2 connection where the vendor offers it (ALPN), one TLS handshake.
+        jg_multi_setopt_long(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
     }
 
     deinit {
@@ -81,7 +85,8 @@ public final class UpstreamClient {
             return UpstreamCallID(value: id)
         }
         let transfer = Transfer(id: id, easy: easy, request: request, completion: completion)
-        transfer.configure(closeSocketContext: Unmanaged.passUnretained(self).toOpaque())
+        transfer.configure(closeSocketContext: Unmanaged.passUnretained(self).toOpaque(), shareHandle: tlsSessions.handle,
+                           idleReuseSeconds: idleReuseSeconds(for: request))
         transfers[id] = transfer
         if curl_multi_add_handle(multi, easy) != CURLM_OK {
             transfers[id] = nil
@@ -98,6 +103,21 @@ public final class UpstreamClient {
         guard let transfer = transfers.removeValue(forKey: call.value) else { return }
         curl_multi_remove_handle(multi, transfer.easy)
         recycle(transfer)
+    }
+
+    /// A pooled connection idle this long is not reused: one second less than the vendor said it keeps idle
+    /// connections open, else the mapping's setting.
+    private func idleReuseSeconds(for request: UpstreamRequest) -> Int {
+        guard !keepAliveByOrigin.isEmpty, let advertised = keepAliveByOrigin[String(origin(of: request.url))] else {
+            return request.options.keepAliveSeconds
+        }
+        return min(advertised - 1, request.options.keepAliveSeconds)
+    }
+
+    private func remember(keepAliveSeconds: Int, for url: String) {
+        // Bounded by the vendors' origins; a reload that moves them all cannot grow it without end.
+        if keepAliveByOrigin.count >= 256 { keepAliveByOrigin.removeAll() }
+        keepAliveByOrigin[String(origin(of: url))] = keepAliveSeconds
     }
 
     private func recycle(_ transfer: Transfer) {
@@ -129,6 +149,7 @@ public final class UpstreamClient {
             guard let raw else { continue }
             let id = UInt64(UInt(bitPattern: raw))
             guard let transfer = transfers.removeValue(forKey: id) else { continue }
+            if let seconds = transfer.advertisedKeepAliveSeconds { remember(keepAliveSeconds: seconds, for: transfer.request.url) }
             let result = transfer.result(code: code)
             let completion = transfer.completion
             recycle(transfer)
@@ -217,6 +238,14 @@ private final class CurlSocketWatcher: EventHandler {
         if events & (Readiness.error | Readiness.hangUp) != 0 { flags |= CURL_CSELECT_ERR }
         client.socketAction(fd, flags)
     }
+}
+
+/// "scheme://authority" of a URL: what the vendor says about keeping connections holds per origin.
+func origin(of url: String) -> Substring {
+    let bytes = url.utf8
+    guard let separator = url.firstRange(of: "://") else { return url[...] }
+    let end = bytes[separator.upperBound...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? url.endIndex
+    return url[..<end]
 }
 
 private func curlSocketCallback(_ easy: UnsafeMutableRawPointer?, _ fd: curl_socket_t, _ what: Int32,

@@ -27,10 +27,16 @@ public struct UpstreamOptions: Sendable {
     public var allowPlainHTTP = false
     /// A private CA bundle for this vendor; nil uses the system's. Verification is never turned off.
     public var caFile: String?
-    /// Never send this call on a pooled connection. libcurl silently re-sends a request whose reused
-    /// connection closed without a response byte, and the vendor may already have acted on the first copy:
-    /// calls that are not safe to repeat (non-idempotent writes) must not give it the chance.
-    public var freshConnection = false
+    /// Whether the call may reach the vendor twice. libcurl silently re-sends a request whose pooled connection
+    /// died before an answer byte: harmless for a read or a PUT, a second write for a PATCH the vendor may
+    /// already have acted on. A call that is not idempotent still goes on pooled connections, but a second
+    /// attempt is stopped before it is sent and the call fails with `closedBeforeAnswer`.
+    public var idempotent = true
+    /// How long an idle pooled connection to this vendor is trusted, in whole seconds: it should be below the
+    /// vendor's keep-alive timeout, so that a connection is not reused just as the vendor closes it. The
+    /// vendor's own `Keep-Alive: timeout=N` lowers it to N - 1 once an answer has said so (never raises it: a
+    /// proxy in front of the vendor may drop connections sooner than the server behind it announces).
+    public var keepAliveSeconds = 4
 
     public init() {}
 }
@@ -102,6 +108,9 @@ public enum UpstreamFailure: Error, Sendable, Equatable {
     case timeout(requestSent: Bool)
     /// The connection closed or reset, before or during the response; `requestSent` as for timeouts.
     case connectionReset(requestSent: Bool)
+    /// A pooled connection closed before any answer byte and the call, not idempotent, was not sent again
+    /// (libcurl would have); `requestSent`: the request had left on that connection.
+    case closedBeforeAnswer(requestSent: Bool)
     case bodyTooLarge
     case malformedResponse
     case protocolNotAllowed
@@ -115,6 +124,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable {
         case .tlsFailure: "tls"
         case .timeout: "timeout"
         case .connectionReset: "reset"
+        case .closedBeforeAnswer: "closed-before-answer"
         case .bodyTooLarge: "body-too-large"
         case .malformedResponse: "malformed-response"
         case .protocolNotAllowed: "protocol-not-allowed"
@@ -125,7 +135,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable {
     /// Whether the request may have reached the vendor (so a write's outcome is unknown).
     public var requestMayHaveLanded: Bool {
         switch self {
-        case .timeout(let sent), .connectionReset(let sent): sent
+        case .timeout(let sent), .connectionReset(let sent), .closedBeforeAnswer(let sent): sent
         case .bodyTooLarge, .malformedResponse: true
         default: false
         }

@@ -35,7 +35,7 @@ final class UpdateExecutionStateMachineTests: XCTestCase {
         let call = try XCTUnwrap(execution.tokenDelivered(token, now: second).sentCall)
         XCTAssertEqual(call.token, token)
         XCTAssertEqual(call.options.timeoutSeconds, 10)
-        XCTAssertFalse(call.options.freshConnection, "a PUT may reuse a pooled connection")
+        XCTAssertTrue(call.options.idempotent, "a PUT may be repeated by the client")
         XCTAssertEqual(text(try json(String(decoding: call.body, as: UTF8.self))), #"{"name":"Bracket"}"#)
         XCTAssertEqual(execution.state, .calling(step: 0, attempt: 0, token: token, sentAt: second))
 
@@ -158,7 +158,7 @@ final class UpdateExecutionStateMachineTests: XCTestCase {
         var execution = try machine("bigchange", #"{"plannedDurationMinutes":90}"#)
         _ = execution.start(now: 0)
         let write = try XCTUnwrap(execution.tokenDelivered(token, now: 0).sentCall)
-        XCTAssertTrue(write.options.freshConnection, "a PATCH never rides a pooled connection")
+        XCTAssertFalse(write.options.idempotent, "a PATCH is never sent twice")
         let answer = response(503, headers: [(name: "Retry-After", value: "1")])
         let problem = try XCTUnwrap(execution.answered(answer, now: second).recorded?.next.outcome?.problem)
         XCTAssertEqual(problem.status, 503)

@@ -3,103 +3,8 @@ import XCTest
 import JobGatePosix
 @testable import JobGateUpstream
 
-/// The upstream client against a real local server (Tests/fixtures/fault_server.py) over real sockets.
-final class UpstreamClientTests: XCTestCase {
-    nonisolated(unsafe) static var server: Process?
-    nonisolated(unsafe) static var port = 0
-    var loop: EventLoop!
-    var client: SharedBox<UpstreamClient?>!
-
-    override class func setUp() {
-        super.setUp()
-        let process = Process()
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../fixtures/fault_server.py").standardized
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
-        let output = Pipe()
-        process.standardOutput = output
-        try? process.run()
-        var line = Data()
-        while let byte = try? output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line.append(byte)
-        }
-        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
-        server = process
-    }
-
-    override class func tearDown() {
-        server?.terminate()
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        XCTAssertNotEqual(Self.port, 0, "fault server did not start")
-        let loop = try EventLoop(index: 0)
-        self.loop = loop
-        Thread { loop.run() }.start()
-        let client = SharedBox<UpstreamClient?>(nil)
-        onLoop { client.value = UpstreamClient(loop: loop) }
-        self.client = client
-    }
-
-    override func tearDown() {
-        let client = self.client!
-        onLoop { client.value = nil }
-        loop.stop()
-    }
-
-    /// Runs `body` on the loop thread and waits for it.
-    func onLoop<T>(_ body: @escaping () -> T) -> T {
-        let box = SharedBox<T?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let work = SharedBox(body)
-        loop.execute {
-            box.value = work.value()
-            done.signal()
-        }
-        done.wait()
-        return box.value!
-    }
-
-    func request(_ path: String, method: String = "GET", body: String = "", timeout: Double = 5,
-                 cap: Int = 4 * 1024 * 1024, port: Int? = nil) -> UpstreamRequest {
-        var options = UpstreamOptions()
-        options.allowPlainHTTP = true
-        options.timeoutSeconds = timeout
-        options.maxResponseBytes = cap
-        return UpstreamRequest(method: method, url: "http://127.0.0.1:\(port ?? Self.port)\(path)",
-                               headers: [(name: "X-Test", value: "1"), (name: "Content-Type", value: "application/json")],
-                               body: Array(body.utf8), options: options)
-    }
-
-    /// Sends calls at once and waits for all results.
-    func call(_ requests: [UpstreamRequest], wait: Double = 30) -> [Result<UpstreamResponse, UpstreamFailure>] {
-        let results = SharedBox<[Int: Result<UpstreamResponse, UpstreamFailure>]>([:])
-        let done = DispatchSemaphore(value: 0)
-        let client = self.client!
-        let all = SharedBox(requests)
-        loop.execute {
-            for (index, request) in all.value.enumerated() {
-                client.value!.send(request) { result in
-                    results.value[index] = result
-                    if results.value.count == all.value.count { done.signal() }
-                }
-            }
-        }
-        XCTAssertEqual(done.wait(timeout: .now() + wait), .success, "calls did not complete")
-        return onLoop { (0..<requests.count).compactMap { results.value[$0] } }
-    }
-
-    func call(_ request: UpstreamRequest) -> Result<UpstreamResponse, UpstreamFailure> {
-        call([request])[0]
-    }
-
-    func json(_ result: Result<UpstreamResponse, UpstreamFailure>) throws -> [String: Any] {
-        let response = try result.get()
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
-    }
-
+/// The upstream client's transport: requests as planned, pooling, timeouts, faults, cancellation, leaks.
+final class UpstreamClientTests: FaultServerTestCase {
     func testRequestIsSentAsPlanned() throws {
         let echo = try json(call(request("/echo?q=1", method: "PATCH", body: #"{"name":"x"}"#)))
         XCTAssertEqual(echo["method"] as? String, "PATCH")
@@ -114,10 +19,10 @@ final class UpstreamClientTests: XCTestCase {
     }
 
     func testKeepAliveReusesOneConnection() throws {
-        let before = try json(call(request("/stats")))["connections"] as? Int ?? -1
+        let before = try serverStats()["connections"]
         for _ in 0..<50 { XCTAssertEqual(try call(request("/ok")).get().status, 200) }
-        let after = try json(call(request("/stats")))["connections"] as? Int ?? -1
-        XCTAssertEqual(after, before, "sequential calls must reuse the cached connection")
+        let after = try serverStats()["connections"]
+        XCTAssertEqual(after.map { $0 - 1 }, before, "sequential calls must reuse the cached connection")
     }
 
     func testSlowServerTimesOutWithinBudget() {
@@ -215,28 +120,5 @@ final class UpstreamClientTests: XCTestCase {
         let descriptorsAfter = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
         // Cached connections may stay open (bounded by the cache), but nothing grows per call.
         XCTAssertLessThan(descriptorsAfter - descriptorsBefore, 120)
-    }
-}
-
-extension Result {
-    var failure: Failure? {
-        if case .failure(let failure) = self { return failure }
-        return nil
-    }
-}
-
-/// A value the test thread and the loop thread hand to each other (the loop writes, the test reads after
-/// waiting): not loop-confined, so it takes a lock instead of a LoopBound's confinement check.
-final class SharedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: Value
-
-    init(_ value: Value) {
-        storage = value
-    }
-
-    var value: Value {
-        get { lock.withLock { storage } }
-        set { lock.withLock { storage = newValue } }
     }
 }

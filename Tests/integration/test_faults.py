@@ -168,16 +168,16 @@ def test_upstream_401_is_502_without_its_challenge(start, sandbox):
 
 
 def test_empty_reply_to_a_write_is_502_and_not_resent(start, sandbox):
-    # One loop, so the warm-up below leaves a pooled connection the faulty call could have reused: libcurl
-    # silently re-sends a request whose reused connection closed without an answer, which for BigChange's
-    # non-idempotent PATCH would be a second write.
+    # One loop, so the warm-up below leaves a pooled connection the faulty call reuses: libcurl silently
+    # re-sends a request whose reused connection closed without an answer, which for BigChange's
+    # non-idempotent PATCH would be a second write; the gateway stops that repeat.
     gateway = start("--threads", "1")
     body = {"description": "first"}
     assert update(gateway, "bigchange:1001", body).status == 200
     sandbox.control("bigchange", "DELETE", "/__sandbox/requests")
     sandbox.fault("bigchange", method="PATCH", action="close", times=2)
     problem = assert_problem(update(gateway, "bigchange:1001", {"description": "second"}), 502, vendor="bigchange",
-                             error="reset")
+                             error="closed-before-answer")
     assert problem["outcome"] == "unknown" and problem["applied"] == [] and problem["failed"] == "update"
     assert len(vendor_calls(sandbox, "bigchange", "PATCH")) == 1, "the PATCH was sent twice"
     sandbox.control("bigchange", "DELETE", "/__sandbox/faults")
@@ -371,17 +371,22 @@ def certificate(folder, name, san):
     return str(cert), str(key)
 
 
-def lilt_trusting(folder, ca_file):
-    """A copy of the test mappings whose LILT trusts `ca_file` (the positive control for the TLS cases)."""
+def lilt_changed(folder, change):
+    """A copy of the test mappings (without `timeoutSeconds`) in which `change` has edited LILT's."""
     copy = folder / "Mappings"
     shutil.copytree(ROOT / "Mappings", copy)
     for path in copy.glob("*.json"):
         mapping = json.loads(path.read_text())
         mapping.pop("timeoutSeconds", None)
         if path.stem == "lilt":
-            mapping["caFile"] = ca_file
+            change(mapping)
         path.write_text(json.dumps(mapping))
     return copy
+
+
+def lilt_trusting(folder, ca_file):
+    """The test mappings with LILT trusting `ca_file` (the positive control for the TLS cases)."""
+    return lilt_changed(folder, lambda mapping: mapping.update(caFile=ca_file))
 
 
 def test_self_signed_certificate_is_refused_with_502(start, bad, tmp_path):

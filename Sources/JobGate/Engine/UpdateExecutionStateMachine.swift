@@ -206,8 +206,7 @@ struct UpdateExecutionStateMachine {
             let used = Double(now &- callStarted) / 1e9
             options.timeoutSeconds = max(0.001, min(options.timeoutSeconds, self.options.timeoutSeconds - used))
         }
-        // A write that is not safe to repeat goes on a new connection: see UpstreamOptions.freshConnection.
-        options.freshConnection = !call.idempotent
+        options.idempotent = call.idempotent // a write that is not is never sent twice: see UpstreamOptions.idempotent
         var body = call.bodyBytes
         if call.mergesWithRead, let currentJob {
             body = Planner.merged(call, currentJob: currentJob, mapping: mapping).map(JSON.serialize) ?? []

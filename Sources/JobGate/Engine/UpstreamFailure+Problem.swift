@@ -17,6 +17,9 @@ extension UpstreamProblems {
         case .malformedResponse:
             problem = Problem(.upstreamError, status: 502, title: "Malformed vendor answer",
                               detail: "\(vendor) sent a response that is not valid HTTP.")
+        case .closedBeforeAnswer:
+            problem = Problem(.upstreamError, status: 502, title: "Vendor closed the connection",
+                              detail: "\(vendor) closed the connection before answering; the call was not sent again.")
         case .tlsFailure:
             problem = Problem(.upstreamError, status: 502, title: "TLS failure",
                               detail: "The TLS connection to \(vendor) could not be verified.")

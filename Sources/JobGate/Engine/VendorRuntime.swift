@@ -49,6 +49,7 @@ final class VendorRuntime: Sendable {
         options.timeoutSeconds = mapping.timeoutSeconds ?? defaultTimeout
         options.allowPlainHTTP = mapping.allowPlainHTTP
         options.caFile = mapping.caFile
+        options.keepAliveSeconds = mapping.keepAliveSeconds
         return options
     }
 

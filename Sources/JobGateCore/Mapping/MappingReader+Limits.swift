@@ -1,6 +1,6 @@
 import JobGateJSON
 
-/// Rate limits, retries and the circuit breaker.
+/// Rate limits, retries, the circuit breaker and how long idle connections are trusted.
 extension MappingReader {
     mutating func readRateLimits(_ value: JSONValue?, at path: String) -> [RateLimit] {
         guard let value else { return [] }
@@ -53,5 +53,18 @@ extension MappingReader {
             }
         }
         return settings
+    }
+
+    /// Below Node's and Apache's default keep-alive of 5 s, the shortest common ones, so that a write is not put
+    /// on a connection the vendor is closing at that moment.
+    static let defaultKeepAliveSeconds = 4
+
+    mutating func readKeepAliveSeconds(_ value: JSONValue?, at path: String) -> Int {
+        guard let value else { return Self.defaultKeepAliveSeconds }
+        guard let seconds = value.numberValue?.int64Value, (1...3600).contains(seconds) else {
+            report(path, "must be a whole number of seconds from 1 to 3600")
+            return Self.defaultKeepAliveSeconds
+        }
+        return Int(seconds)
     }
 }

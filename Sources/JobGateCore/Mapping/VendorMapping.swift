@@ -30,6 +30,8 @@ public final class VendorMapping: Sendable {
     public let errors: ErrorMapping
     public let adapter: String?
     public let caFile: String?
+    /// How long an idle pooled connection to the vendor is trusted (below its keep-alive timeout).
+    public let keepAliveSeconds: Int
     /// Environment variables whose emptiness leaves the vendor without credentials (503 until set).
     public let missingConfiguration: [String]
     /// Worked examples that `jobgate check` runs against this mapping.
@@ -50,8 +52,8 @@ public final class VendorMapping: Sendable {
          circuitBreaker: CircuitBreakerSettings, fields: [CanonicalField: FieldMapping],
          vendorFields: [(name: String, mapping: VendorFieldMapping)], calls: [CallTemplate], read: CallTemplate?,
          readAfterWrite: Bool, response: ResponseMapping, errors: ErrorMapping, adapter: String?, caFile: String?,
-         missingConfiguration: [String], examples: [MappingExample], account: String = defaultAccount,
-         accounts: [String: VendorMapping] = [:]) {
+         keepAliveSeconds: Int, missingConfiguration: [String], examples: [MappingExample],
+         account: String = defaultAccount, accounts: [String: VendorMapping] = [:]) {
         self.vendor = vendor
         self.displayName = displayName
         self.baseURL = baseURL
@@ -74,6 +76,7 @@ public final class VendorMapping: Sendable {
         self.errors = errors
         self.adapter = adapter
         self.caFile = caFile
+        self.keepAliveSeconds = keepAliveSeconds
         self.missingConfiguration = missingConfiguration
         self.examples = examples
         self.account = account
@@ -87,7 +90,7 @@ public final class VendorMapping: Sendable {
                       timeoutSeconds: timeoutSeconds, rateLimits: rateLimits, retry: retry, maxConcurrent: maxConcurrent,
                       idempotencyKeyHeader: idempotencyKeyHeader, circuitBreaker: circuitBreaker, fields: fields,
                       vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
-                      response: response, errors: errors, adapter: adapter, caFile: caFile,
+                      response: response, errors: errors, adapter: adapter, caFile: caFile, keepAliveSeconds: keepAliveSeconds,
                       missingConfiguration: missingConfiguration, examples: examples, account: account, accounts: accounts)
     }
 
