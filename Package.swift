@@ -31,6 +31,6 @@ let package = Package(
         .testTarget(name: "JobGateJSONTests", dependencies: ["JobGateJSON"], swiftSettings: strict),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP", "JobGatePosix"], swiftSettings: strict),
         .testTarget(name: "JobGateUpstreamTests", dependencies: ["JobGateUpstream", "JobGatePosix"], swiftSettings: strict),
-        .testTarget(name: "JobGateTests", dependencies: ["JobGate", "JobGateCore"], swiftSettings: strict),
+        .testTarget(name: "JobGateTests", dependencies: ["JobGate", "JobGateCore", "JobGateHTTP", "JobGatePosix"], swiftSettings: strict),
     ]
 )

@@ -9,7 +9,7 @@ import JobGatePosix
 /// The handle a handler answers through. Loop-confined; `respond` after the client left is a no-op.
 public final class HTTPResponder {
     public let requestID: String
-    public let receivedAt: UInt64
+    public let receivedAt: MonotonicInstant
     /// The event loop the request arrived on; asynchronous work must come back to it before responding.
     public let loop: EventLoop
     /// Called once if the client goes away before the response is sent, so upstream work can be cancelled.
@@ -21,7 +21,7 @@ public final class HTTPResponder {
 
     fileprivate init(requestID: String, loop: EventLoop, connection: HTTPConnection) {
         self.requestID = requestID
-        self.receivedAt = monotonicNanoseconds()
+        self.receivedAt = .now
         self.loop = loop
         self.connection = connection
     }
@@ -69,14 +69,14 @@ final class HTTPConnection: EventHandler {
         let configuration = server.configuration
         let timeouts = Machine.Timeouts(header: configuration.headerTimeout, body: configuration.bodyTimeout,
                                         idle: configuration.idleTimeout, write: configuration.writeTimeout)
-        self.machine = Machine(timeouts: timeouts, now: monotonicNanoseconds())
+        self.machine = Machine(timeouts: timeouts, now: MonotonicInstant.now)
     }
 
     private var fd: Int32 { socket.rawValue }
     private var unsentOutput: Int { output.count - outputSent }
 
     /// When the server's sweep should call `deadlinePassed`.
-    var deadline: UInt64 { machine.deadline?.instant ?? .max }
+    var deadline: MonotonicInstant { machine.deadline?.instant ?? MonotonicInstant(nanoseconds: .max) }
 
     func handleEvents(_ events: UInt32) {
         guard !machine.isClosed else { return }
@@ -128,11 +128,11 @@ final class HTTPConnection: EventHandler {
             do {
                 switch try parser.parse(&input) {
                 case .needMore:
-                    machine.needMoreInput(Machine.ParserProgress(of: parser), now: monotonicNanoseconds())
+                    machine.needMoreInput(Machine.ParserProgress(of: parser), now: MonotonicInstant.now)
                     break parsing
                 case .sendContinue:
                     output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
-                    machine.continueRequested(now: monotonicNanoseconds())
+                    machine.continueRequested(now: MonotonicInstant.now)
                 case .request(let request):
                     dispatch(request)
                     machine.handlerReturned()
@@ -161,7 +161,7 @@ final class HTTPConnection: EventHandler {
         guard inFlight === responder else { return }
         inFlight = nil
         let (framing, resumeInput) = machine.responseReady(closesConnection: response.verbatim != nil,
-                                                           now: monotonicNanoseconds())
+                                                           now: MonotonicInstant.now)
         if let verbatim = response.verbatim {
             output.append(contentsOf: verbatim)
         } else {
@@ -193,7 +193,7 @@ final class HTTPConnection: EventHandler {
                 outputSent += written
                 progressed = true
             } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                machine.outputBlocked(afterProgress: progressed, now: monotonicNanoseconds())
+                machine.outputBlocked(afterProgress: progressed, now: MonotonicInstant.now)
                 updateInterest()
                 return
             } else if written < 0 && errno == EINTR {
@@ -205,7 +205,7 @@ final class HTTPConnection: EventHandler {
         }
         output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
         outputSent = 0
-        switch machine.outputFlushed(now: monotonicNanoseconds()) {
+        switch machine.outputFlushed(now: MonotonicInstant.now) {
         case .none:
             updateInterest()
         case .shutdownWriteAndLinger:
@@ -229,7 +229,7 @@ final class HTTPConnection: EventHandler {
     // MARK: Lifecycle
 
     func deadlinePassed() {
-        switch machine.timerFired(now: monotonicNanoseconds()) {
+        switch machine.timerFired(now: MonotonicInstant.now) {
         case .none:
             break
         case .close(let cancellingRequest):

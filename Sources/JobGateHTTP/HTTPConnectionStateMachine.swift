@@ -1,3 +1,5 @@
+import JobGatePosix
+
 /// Everything one client connection decides, without touching a socket: which request may be read next, when
 /// reading stops, how a response is framed, which deadline applies, and when the connection closes.
 ///
@@ -8,21 +10,21 @@
 struct HTTPConnectionStateMachine {
     struct Timeouts: Sendable {
         /// From the first byte of a request (or from accepting the connection) to the end of its head.
-        var header: UInt64
+        var header: Duration
         /// From the end of the head (or a 100 Continue) to the end of the body.
-        var body: UInt64
+        var body: Duration
         /// Between requests, once the last response is written.
-        var idle: UInt64
+        var idle: Duration
         /// Output blocked without progress for this long means the client stopped reading.
-        var write: UInt64
+        var write: Duration
         /// How long a closing connection keeps reading and dropping input after its last response.
-        var linger: UInt64 = 2_000_000_000
+        var linger: Duration = .seconds(2)
     }
 
     struct Deadline: Equatable {
         enum Reason: Equatable { case header, body, idle, write, linger }
         var reason: Reason
-        var instant: UInt64
+        var instant: MonotonicInstant
     }
 
     /// How the response to the request being handled is written.
@@ -108,9 +110,9 @@ struct HTTPConnectionStateMachine {
     /// The server is draining: the request in flight is answered with Connection: close, no new one starts.
     private(set) var isDraining = false
 
-    init(timeouts: Timeouts, now: UInt64) {
+    init(timeouts: Timeouts, now: MonotonicInstant) {
         self.timeouts = timeouts
-        state = .open(.awaitingRequest(Deadline(reason: .header, instant: now &+ timeouts.header)), writeBlocked: nil)
+        state = .open(.awaitingRequest(Deadline(reason: .header, instant: now + timeouts.header)), writeBlocked: nil)
     }
 
     /// The deadline in force; `nil` while a request is being handled (the handler bounds its own work).
@@ -150,7 +152,7 @@ struct HTTPConnectionStateMachine {
         }
     }
 
-    mutating func needMoreInput(_ progress: ParserProgress, now: UInt64) {
+    mutating func needMoreInput(_ progress: ParserProgress, now: MonotonicInstant) {
         guard case .open(let request, let blocked) = state else { preconditionFailure("parsed input in \(state)") }
         var next = request
         switch (request, progress) {
@@ -160,9 +162,9 @@ struct HTTPConnectionStateMachine {
             // Only line ends arrived, which RFC 9112 §2.2 lets a server skip before a request.
             next = .awaitingRequest(deadline)
         case (.awaitingRequest, .inHead):
-            next = .readingHead(Deadline(reason: .header, instant: now &+ timeouts.header))
+            next = .readingHead(Deadline(reason: .header, instant: now + timeouts.header))
         case (.awaitingRequest, .inBody), (.readingHead, .inBody):
-            next = .readingBody(Deadline(reason: .body, instant: now &+ timeouts.body))
+            next = .readingBody(Deadline(reason: .body, instant: now + timeouts.body))
         case (.readingBody, .betweenRequests), (.readingBody, .inHead), (.handling, _), (.closingAfterOutput, _):
             preconditionFailure("parser at \(progress) in \(request)")
         }
@@ -171,11 +173,11 @@ struct HTTPConnectionStateMachine {
     }
 
     /// The head asked for 100-continue: the body's deadline starts with the interim response.
-    mutating func continueRequested(now: UInt64) {
+    mutating func continueRequested(now: MonotonicInstant) {
         guard case .open(let request, let blocked) = state, request.acceptsInput else {
             preconditionFailure("100-continue in \(state)")
         }
-        state = .open(.readingBody(Deadline(reason: .body, instant: now &+ timeouts.body)), writeBlocked: blocked)
+        state = .open(.readingBody(Deadline(reason: .body, instant: now + timeouts.body)), writeBlocked: blocked)
     }
 
     /// A complete request: hand it to the handler. Call `handlerReturned` once `handle` returns.
@@ -241,36 +243,36 @@ struct HTTPConnectionStateMachine {
 
     /// The handler answered. `closesConnection` is set for a response written verbatim, whose framing is not
     /// ours. Returns how to frame it, and whether to go on reading: not while the dispatching loop still runs.
-    mutating func responseReady(closesConnection: Bool, now: UInt64) -> (framing: ResponseFraming, resumeInput: Bool) {
+    mutating func responseReady(closesConnection: Bool, now: MonotonicInstant) -> (framing: ResponseFraming, resumeInput: Bool) {
         guard case .open(.handling(var framing, let handlerIsRunning), let blocked) = state else {
             preconditionFailure("response without a request in \(state)")
         }
         framing.keepAlive = framing.keepAlive && !isDraining && !closesConnection
         let next: RequestState = framing.keepAlive
-            ? .awaitingRequest(Deadline(reason: .idle, instant: now &+ timeouts.idle))
+            ? .awaitingRequest(Deadline(reason: .idle, instant: now + timeouts.idle))
             : .closingAfterOutput
         // Output held up while the handler worked is judged from now: the client had nothing to read meanwhile.
-        let restarted = blocked.map { _ in Deadline(reason: .write, instant: now &+ timeouts.write) }
+        let restarted = blocked.map { _ in Deadline(reason: .write, instant: now + timeouts.write) }
         state = .open(next, writeBlocked: restarted)
         return (framing, !handlerIsRunning)
     }
 
     /// Bytes are still waiting for the client. The write deadline restarts whenever some went out.
-    mutating func outputBlocked(afterProgress: Bool, now: UInt64) {
+    mutating func outputBlocked(afterProgress: Bool, now: MonotonicInstant) {
         guard case .open(let request, let blocked) = state else { preconditionFailure("output blocked in \(state)") }
         if afterProgress || blocked == nil {
-            state = .open(request, writeBlocked: Deadline(reason: .write, instant: now &+ timeouts.write))
+            state = .open(request, writeBlocked: Deadline(reason: .write, instant: now + timeouts.write))
         }
     }
 
-    mutating func outputFlushed(now: UInt64) -> FlushedAction {
+    mutating func outputFlushed(now: MonotonicInstant) -> FlushedAction {
         switch state {
         case .open(.closingAfterOutput, _):
             // Closing at once with unread input makes the kernel send RST, which can destroy the response.
-            state = .lingering(Deadline(reason: .linger, instant: now &+ timeouts.linger))
+            state = .lingering(Deadline(reason: .linger, instant: now + timeouts.linger))
             return .shutdownWriteAndLinger
         case .open(.awaitingRequest, _):
-            state = .open(.awaitingRequest(Deadline(reason: .idle, instant: now &+ timeouts.idle)), writeBlocked: nil)
+            state = .open(.awaitingRequest(Deadline(reason: .idle, instant: now + timeouts.idle)), writeBlocked: nil)
             return .none
         case .open(let request, _):
             state = .open(request, writeBlocked: nil)
@@ -282,7 +284,7 @@ struct HTTPConnectionStateMachine {
 
     // MARK: Time and drain
 
-    mutating func timerFired(now: UInt64) -> TimeoutAction {
+    mutating func timerFired(now: MonotonicInstant) -> TimeoutAction {
         guard let deadline, deadline.instant <= now else { return .none }
         switch state {
         case .open(.handling, _), .open(.closingAfterOutput, nil), .closed:

@@ -22,13 +22,13 @@ public struct HTTPServerConfiguration: Sendable {
     public var limits = HTTPLimits()
     public var loopCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// From the first byte of a request to the end of its head (slowloris bound).
-    public var headerTimeout: UInt64 = 10_000_000_000
+    public var headerTimeout: Duration = .seconds(10)
     /// From the end of the head to the end of the body, however the body trickles in.
-    public var bodyTimeout: UInt64 = 30_000_000_000
+    public var bodyTimeout: Duration = .seconds(30)
     /// An idle keep-alive connection is closed after this.
-    public var idleTimeout: UInt64 = 60_000_000_000
+    public var idleTimeout: Duration = .seconds(60)
     /// A client that reads none of our pending response for this long is dropped.
-    public var writeTimeout: UInt64 = 60_000_000_000
+    public var writeTimeout: Duration = .seconds(60)
     public var maxConnections = 10_000
 
     public init(address: SocketAddress) {
@@ -78,12 +78,12 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting, lets in-flight requests finish, closes idle connections. Returns when every loop has
     /// no connection left or `timeout` passed; returns whether the drain completed.
-    public func drain(timeoutNanoseconds timeout: UInt64) -> Bool {
-        let deadline = monotonicNanoseconds() + timeout
+    public func drain(timeout: Duration) -> Bool {
+        let deadline = MonotonicInstant.now + timeout
         for server in loopServers {
             server.loop.execute { server.beginDrain() }
         }
-        while monotonicNanoseconds() < deadline {
+        while MonotonicInstant.now < deadline {
             if drained.withLock({ $0 }) == loopServers.count { return true }
             usleep(10_000)
         }
@@ -155,7 +155,7 @@ final class LoopServer: EventHandler, @unchecked Sendable {
     /// Out of descriptors: stop polling the listener briefly instead of spinning on a level-triggered event.
     private func pauseAccepting() {
         loop.unregister(fd: listener.rawValue)
-        loop.schedule(afterNanoseconds: 100_000_000) { [self] in
+        loop.schedule(after: .milliseconds(100)) { [self] in
             guard !isDraining else { return }
             try? loop.register(fd: listener.rawValue, events: Readiness.readable, handler: self)
         }
@@ -194,8 +194,8 @@ final class LoopServer: EventHandler, @unchecked Sendable {
     // MARK: Timeouts
 
     private func scheduleSweep() {
-        loop.schedule(afterNanoseconds: 250_000_000) { [self] in
-            let now = monotonicNanoseconds()
+        loop.schedule(after: .milliseconds(250)) { [self] in
+            let now = MonotonicInstant.now
             for connection in Array(connections.values) where connection.deadline <= now {
                 connection.deadlinePassed()
             }

@@ -30,7 +30,7 @@ public final class EventLoop: @unchecked Sendable {
     private let epoll: FileDescriptor
     private let wakeup: FileDescriptor
     private var handlers: [EventHandler?] = []
-    private var timerHeap: [(deadline: UInt64, id: UInt64)] = []
+    private var timerHeap: [(deadline: MonotonicInstant, id: UInt64)] = []
     private var timerActions: [UInt64: () -> Void] = [:]
     private var nextTimerID: UInt64 = 1
     private let inbox = Mutex<[@Sendable () -> Void]>([])
@@ -92,12 +92,12 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: Timers (loop thread only)
 
     @discardableResult
-    public func schedule(afterNanoseconds delay: UInt64, _ action: @escaping () -> Void) -> TimerID {
+    public func schedule(after delay: Duration, _ action: @escaping () -> Void) -> TimerID {
         assertInLoopThread()
         let id = nextTimerID
         nextTimerID += 1
         timerActions[id] = action
-        pushTimer(deadline: monotonicNanoseconds() &+ delay, id: id)
+        pushTimer(deadline: .now + delay, id: id)
         return TimerID(value: id)
     }
 
@@ -106,7 +106,7 @@ public final class EventLoop: @unchecked Sendable {
         timerActions[timer.value] = nil
     }
 
-    private func pushTimer(deadline: UInt64, id: UInt64) {
+    private func pushTimer(deadline: MonotonicInstant, id: UInt64) {
         timerHeap.append((deadline, id))
         var child = timerHeap.count - 1
         while child > 0 {
@@ -117,7 +117,7 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func popTimer() -> (deadline: UInt64, id: UInt64) {
+    private func popTimer() -> (deadline: MonotonicInstant, id: UInt64) {
         let top = timerHeap[0]
         let last = timerHeap.removeLast()
         if !timerHeap.isEmpty {
@@ -140,13 +140,13 @@ public final class EventLoop: @unchecked Sendable {
     private func nextTimeoutMilliseconds() -> Int32 {
         while let first = timerHeap.first, timerActions[first.id] == nil { _ = popTimer() }
         guard let first = timerHeap.first else { return -1 }
-        let now = monotonicNanoseconds()
+        let now = MonotonicInstant.now
         guard first.deadline > now else { return 0 }
-        return Int32(clamping: (first.deadline - now + 999_999) / 1_000_000)
+        return Int32(clamping: ((first.deadline - now).nanoseconds + 999_999) / 1_000_000)
     }
 
     private func runDueTimers() {
-        let now = monotonicNanoseconds()
+        let now = MonotonicInstant.now
         while let first = timerHeap.first, first.deadline <= now {
             _ = popTimer()
             if let action = timerActions.removeValue(forKey: first.id) { action() }

@@ -217,7 +217,7 @@ struct ShopPlanrRateLimits {
     }
 
     private static func consume(_ windows: inout [FixedWindow]) -> Int? {
-        let now = monotonicNanoseconds()
+        let now = MonotonicInstant.now
         var wait: Int?
         for index in windows.indices {
             if let seconds = windows[index].consume(now: now), wait == nil { wait = seconds }

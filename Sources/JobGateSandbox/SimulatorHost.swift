@@ -138,11 +138,11 @@ final class SimulatorHost: HTTPHandler {
             answer = HTTPResponse(status: fault.status, headers: fault.headers, body: fault.body)
         }
         guard let answer else {
-            loop.schedule(afterNanoseconds: 60_000_000_000) { responder.respond(.verbatim([])) }
+            loop.schedule(after: .seconds(60)) { responder.respond(.verbatim([])) }
             return
         }
         if fault.delayMilliseconds > 0 {
-            loop.schedule(afterNanoseconds: UInt64(fault.delayMilliseconds) * 1_000_000) { responder.respond(answer) }
+            loop.schedule(after: .milliseconds(fault.delayMilliseconds)) { responder.respond(answer) }
         } else {
             responder.respond(answer)
         }
@@ -219,19 +219,20 @@ func problemDetails(_ status: Int, _ title: String, detail: String? = nil, error
 
 /// Tokens a simulator issued, each valid until its expiry.
 struct IssuedTokens {
-    private var expiries: [String: UInt64] = [:]
+    private var expiries: [String: MonotonicInstant] = [:]
     private var counter = 0
 
     mutating func issue(prefix: String, ttlSeconds: Int) -> String {
         counter += 1
-        let token = "\(prefix)-\(counter)-\(monotonicNanoseconds() % 1_000_000_007)"
-        expiries[token] = monotonicNanoseconds() &+ UInt64(ttlSeconds) * 1_000_000_000
+        let now = MonotonicInstant.now
+        let token = "\(prefix)-\(counter)-\(now.nanoseconds % 1_000_000_007)"
+        expiries[token] = now + .seconds(ttlSeconds)
         return token
     }
 
     func isValid(_ token: String) -> Bool {
         guard let expiry = expiries[token] else { return false }
-        return expiry > monotonicNanoseconds()
+        return expiry > .now
     }
 
     mutating func removeAll() { expiries.removeAll() }
@@ -266,24 +267,24 @@ struct TokenLifetime {
 /// first request and lasts `seconds`; every request counts, refused ones too.
 struct FixedWindow {
     let limit: Int
-    let seconds: UInt64
-    private var end: UInt64 = 0
+    let window: Duration
+    private var end = MonotonicInstant(nanoseconds: 0)
     private var count = 0
 
-    init(limit: Int, seconds: UInt64) {
+    init(limit: Int, seconds: Int) {
         self.limit = limit
-        self.seconds = seconds
+        self.window = .seconds(seconds)
     }
 
     /// Counts one request: nil while within the limit, else the whole seconds until the window closes.
-    mutating func consume(now: UInt64 = monotonicNanoseconds()) -> Int? {
+    mutating func consume(now: MonotonicInstant = .now) -> Int? {
         if now >= end {
-            end = now + seconds * 1_000_000_000
+            end = now + window
             count = 0
         }
         count += 1
         guard count > limit else { return nil }
-        return Int((end - now + 999_999_999) / 1_000_000_000)
+        return Int((end - now).inSeconds.rounded(.up))
     }
 }
 

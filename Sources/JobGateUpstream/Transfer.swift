@@ -72,9 +72,9 @@ final class Transfer {
         jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
         jg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         jg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
-        jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(options.timeoutSeconds * 1000)))
+        jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(clamping: options.timeout.nanoseconds / 1_000_000)))
         jg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                            max(1, Int(min(options.connectTimeoutSeconds, options.timeoutSeconds) * 1000)))
+                            max(1, Int(clamping: min(options.connectTimeout, options.timeout).nanoseconds / 1_000_000)))
 
         switch request.method {
         case "GET":

@@ -76,12 +76,12 @@ public final class UpstreamClient {
         let isAllowedScheme = asciiCaseInsensitiveEquals(url.prefix(8), "https://")
             || request.options.allowPlainHTTP && asciiCaseInsensitiveEquals(url.prefix(7), "http://")
         guard isAllowedScheme else {
-            loop.schedule(afterNanoseconds: 0) { completion(.failure(.protocolNotAllowed)) }
+            loop.schedule(after: .zero) { completion(.failure(.protocolNotAllowed)) }
             return UpstreamCallID(value: id)
         }
         let easy = idleEasyHandles.popLast() ?? curl_easy_init()
         guard let easy else {
-            loop.schedule(afterNanoseconds: 0) { completion(.failure(.other(code: Int(CURLE_OUT_OF_MEMORY.rawValue)))) }
+            loop.schedule(after: .zero) { completion(.failure(.other(code: Int(CURLE_OUT_OF_MEMORY.rawValue)))) }
             return UpstreamCallID(value: id)
         }
         let transfer = Transfer(id: id, easy: easy, request: request, completion: completion)
@@ -92,7 +92,7 @@ public final class UpstreamClient {
             transfers[id] = nil
             transfer.releaseResources()
             curl_easy_cleanup(easy)
-            loop.schedule(afterNanoseconds: 0) { completion(.failure(.other(code: -1))) }
+            loop.schedule(after: .zero) { completion(.failure(.other(code: -1))) }
         }
         return UpstreamCallID(value: id)
     }
@@ -203,7 +203,7 @@ public final class UpstreamClient {
         timer = nil
         guard milliseconds >= 0 else { return }
         // curl must not be re-entered from its own callback: act from the loop, even for a 0 ms timeout.
-        timer = loop.schedule(afterNanoseconds: UInt64(milliseconds) * 1_000_000, timerFired)
+        timer = loop.schedule(after: .milliseconds(milliseconds), timerFired)
     }
 
     /// Made once: curl resets its timer a few times per call, and a fresh closure each time is an allocation.

@@ -19,8 +19,8 @@ public struct UpstreamRequest: Sendable {
 /// Per-call transport settings, from the vendor's mapping file.
 public struct UpstreamOptions: Sendable {
     /// The whole call, connect to last body byte.
-    public var timeoutSeconds: Double = 10
-    public var connectTimeoutSeconds: Double = 3
+    public var timeout: Duration = .seconds(10)
+    public var connectTimeout: Duration = .seconds(3)
     /// A response body over this fails the call (`bodyTooLarge`) instead of growing memory.
     public var maxResponseBytes: Int = 4 * 1024 * 1024
     /// Plain http is refused unless the vendor's base URL was configured as http (local simulators).

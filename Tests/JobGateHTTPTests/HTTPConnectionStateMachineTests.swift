@@ -1,11 +1,20 @@
 import XCTest
+import JobGatePosix
 @testable import JobGateHTTP
 
 private typealias Machine = HTTPConnectionStateMachine
 private typealias Deadline = HTTPConnectionStateMachine.Deadline
 
 /// Distinct small values, so every deadline names the timeout it came from.
-private let timeouts = Machine.Timeouts(header: 100, body: 200, idle: 300, write: 400, linger: 50)
+private let timeouts = Machine.Timeouts(header: .nanoseconds(100), body: .nanoseconds(200), idle: .nanoseconds(300),
+                                        write: .nanoseconds(400), linger: .nanoseconds(50))
+
+/// Instants written as nanosecond counts, so a deadline's arithmetic reads at a glance (100 + 300 = 400).
+extension MonotonicInstant: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: UInt64) {
+        self.init(nanoseconds: value)
+    }
+}
 
 /// The parser and the machine together, fed as `HTTPConnection` feeds them, with the socket left out:
 /// what would be written is recorded instead.
@@ -17,13 +26,13 @@ private struct Wire {
     var continues = 0
     var errors: [HTTPParseError] = []
 
-    mutating func receive(_ text: String, now: UInt64 = 0) {
+    mutating func receive(_ text: String, now: MonotonicInstant = 0) {
         XCTAssertEqual(machine.bytesArrived(), .parse)
         input.append(contentsOf: text.utf8)
         parseWhileAllowed(now: now)
     }
 
-    mutating func parseWhileAllowed(now: UInt64 = 0, unsentOutput: Int = 0) {
+    mutating func parseWhileAllowed(now: MonotonicInstant = 0, unsentOutput: Int = 0) {
         while machine.mayParse(unsentOutput: unsentOutput) {
             do {
                 switch try parser.parse(&input) {
@@ -47,7 +56,7 @@ private struct Wire {
     }
 
     /// The handler answers later, as the gateway's upstream calls do.
-    mutating func respond(now: UInt64 = 0) -> Machine.ResponseFraming {
+    mutating func respond(now: MonotonicInstant = 0) -> Machine.ResponseFraming {
         let (framing, resumeInput) = machine.responseReady(closesConnection: false, now: now)
         XCTAssertTrue(resumeInput, "an asynchronous response restarts reading")
         parseWhileAllowed(now: now)

@@ -1,11 +1,12 @@
 import JobGateJSON
+import JobGatePosix
 import JobGateUpstream
 @testable import JobGate
 @testable import JobGateCore
 
 extension UpdateExecutionStateMachine {
     /// The vendor answers at `now`, when the wall clock says 2026-12-02 15:00:00 GMT.
-    mutating func answered(_ response: UpstreamResponse, now: UInt64) -> Action {
+    mutating func answered(_ response: UpstreamResponse, now: MonotonicInstant) -> Action {
         callAnswered(response, now: now, epochSeconds: 1_796_223_600)
     }
 }
@@ -33,8 +34,8 @@ extension UpdateExecutionStateMachine.Action {
     }
 
     var backoffSeconds: Double? {
-        guard case .scheduleBackoff(let seconds) = self else { return nil }
-        return seconds
+        guard case .scheduleBackoff(let wait) = self else { return nil }
+        return wait.inSeconds
     }
 
     var isNone: Bool {

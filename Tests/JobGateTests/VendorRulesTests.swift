@@ -1,5 +1,6 @@
 import XCTest
 import JobGateHTTP
+import JobGatePosix
 import JobGateJSON
 import JobGateUpstream
 @testable import JobGate
@@ -188,11 +189,13 @@ final class TokenTests: XCTestCase {
     func testRateLimitWindowsShareOneBudget() throws {
         let limits = try mapping("shopplanr").rateLimits
         XCTAssertEqual(limits.map(\.requests), [500, 1000, 25_000])
-        let limiter = try XCTUnwrap(RateLimiter([RateLimit(requests: 3, perSeconds: 1), RateLimit(requests: 4, perSeconds: 60)], now: 0))
-        XCTAssertEqual((0..<3).map { _ in limiter.acquire(now: 0) }, [nil, nil, nil])
-        XCTAssertEqual(limiter.acquire(now: 0), 1, "the one-second window is empty")
-        XCTAssertNil(limiter.acquire(now: 1_000_000_000), "refilled after a second; the minute window still has one")
-        XCTAssertEqual(limiter.acquire(now: 2_000_000_000), 13, "the minute window (4/min, one per 15 s) has 2 s of refill left over")
+        let start = MonotonicInstant(nanoseconds: 1_000_000_000_000)
+        let limiter = try XCTUnwrap(RateLimiter([RateLimit(requests: 3, perSeconds: 1), RateLimit(requests: 4, perSeconds: 60)], now: start))
+        XCTAssertEqual((0..<3).map { _ in limiter.acquire(now: start) }, [nil, nil, nil])
+        XCTAssertEqual(limiter.acquire(now: start), 1, "the one-second window is empty")
+        XCTAssertNil(limiter.acquire(now: start + .seconds(1)), "refilled after a second; the minute window still has one")
+        XCTAssertEqual(limiter.acquire(now: start + .seconds(2)), 13, "the minute window (4/min, one per 15 s) has 2 s of refill left over")
+        XCTAssertEqual(limiter.acquire(now: start + .seconds(1)), 13, "an instant read a moment earlier on another loop: time does not run back")
         XCTAssertNil(RateLimiter([]))
         XCTAssertEqual(Base64.decode(Base64.encode(Array("any carnal pleas".utf8), urlSafe: true).utf8).map { String(decoding: $0, as: UTF8.self) }, "any carnal pleas")
         XCTAssertEqual(Base64.encode(Array("ab".utf8)), "YWI=")

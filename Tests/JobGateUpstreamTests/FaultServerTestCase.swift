@@ -75,7 +75,7 @@ class FaultServerTestCase: XCTestCase {
                  cap: Int = 4 * 1024 * 1024, port: Int? = nil) -> UpstreamRequest {
         var options = UpstreamOptions()
         options.allowPlainHTTP = true
-        options.timeoutSeconds = timeout
+        options.timeout = .seconds(timeout)
         options.maxResponseBytes = cap
         return UpstreamRequest(method: method, url: "\(Self.scheme)://127.0.0.1:\(port ?? self.port)\(path)",
                                headers: [(name: "X-Test", value: "1"), (name: "Content-Type", value: "application/json")],

@@ -13,9 +13,9 @@ import JobGatePosix
 struct CircuitBreakerStateMachine {
     enum State: Equatable {
         case closed(failures: Int)
-        case open(until: UInt64)
+        case open(until: MonotonicInstant)
         /// One request, the probe, may call the vendor; its lease ends with its verdict or at `leaseEnds`.
-        case halfOpen(probe: UInt64, leaseEnds: UInt64)
+        case halfOpen(probe: UInt64, leaseEnds: MonotonicInstant)
     }
 
     /// What an admitted request carries, so that what it reports later is matched to its own admission.
@@ -36,19 +36,19 @@ struct CircuitBreakerStateMachine {
 
     private(set) var state = State.closed(failures: 0)
     private let failureThreshold: Int
-    private let openNanoseconds: UInt64
-    private let leaseNanoseconds: UInt64
+    private let openFor: Duration
+    private let lease: Duration
     private var probes: UInt64 = 0
 
-    /// `leaseSeconds`: how long a probe may take before another request may probe instead (the vendor's
+    /// `lease`: how long a probe may take before another request may probe instead (the vendor's
     /// whole-call timeout, plus a margin).
-    init(_ settings: CircuitBreakerSettings, leaseSeconds: Double) {
+    init(_ settings: CircuitBreakerSettings, lease: Duration) {
         failureThreshold = settings.failures
-        openNanoseconds = UInt64(settings.openSeconds * 1e9)
-        leaseNanoseconds = UInt64(max(leaseSeconds, 0.001) * 1e9)
+        openFor = .seconds(settings.openSeconds)
+        self.lease = max(lease, .milliseconds(1))
     }
 
-    mutating func admit(now: UInt64) -> Admission {
+    mutating func admit(now: MonotonicInstant) -> Admission {
         switch state {
         case .closed:
             return .admitted(Ticket(probe: nil))
@@ -59,27 +59,27 @@ struct CircuitBreakerStateMachine {
         case .open, .halfOpen:
             // Open long enough, or the last probe's lease ran out: this request probes.
             probes += 1
-            state = .halfOpen(probe: probes, leaseEnds: now &+ leaseNanoseconds)
+            state = .halfOpen(probe: probes, leaseEnds: now + lease)
             return .admitted(Ticket(probe: probes))
         }
     }
 
     /// A call's outcome: any success closes the circuit; failures count towards opening it, and a failed
     /// probe opens it again at once.
-    mutating func record(_ verdict: Verdict, now: UInt64) {
+    mutating func record(_ verdict: Verdict, now: MonotonicInstant) {
         switch (verdict, state) {
         case (.success, _):
             state = .closed(failures: 0)
         case (.failure, .closed(let failures)) where failures + 1 < failureThreshold:
             state = .closed(failures: failures + 1)
         case (.failure, _):
-            state = .open(until: now &+ openNanoseconds)
+            state = .open(until: now + openFor)
         }
     }
 
     /// The request of `ticket` is done, whatever became of it. A probe that is still half-open gave no
     /// verdict (refused, cancelled, no token, deadline): the next request may probe at once.
-    mutating func release(_ ticket: Ticket, now: UInt64) {
+    mutating func release(_ ticket: Ticket, now: MonotonicInstant) {
         guard let probe = ticket.probe, case .halfOpen(let current, _) = state, current == probe else { return }
         state = .open(until: now)
     }
@@ -89,8 +89,9 @@ struct CircuitBreakerStateMachine {
         return true
     }
 
-    private static func seconds(_ nanoseconds: UInt64) -> Int {
-        max(1, Int((Double(nanoseconds) / 1e9).rounded(.up)))
+    /// Whole seconds for Retry-After, rounded up: never "0", which would invite an immediate retry.
+    private static func seconds(_ duration: Duration) -> Int {
+        max(1, Int(duration.inSeconds.rounded(.up)))
     }
 }
 
@@ -98,22 +99,22 @@ struct CircuitBreakerStateMachine {
 final class CircuitBreaker: Sendable {
     private let machine: Mutex<CircuitBreakerStateMachine>
 
-    init(_ settings: CircuitBreakerSettings, leaseSeconds: Double) {
-        machine = Mutex(CircuitBreakerStateMachine(settings, leaseSeconds: leaseSeconds))
+    init(_ settings: CircuitBreakerSettings, lease: Duration) {
+        machine = Mutex(CircuitBreakerStateMachine(settings, lease: lease))
     }
 
     func admit() -> CircuitBreakerStateMachine.Admission {
-        let now = monotonicNanoseconds()
+        let now = MonotonicInstant.now
         return machine.withLock { $0.admit(now: now) }
     }
 
     func record(_ verdict: CircuitBreakerStateMachine.Verdict) {
-        let now = monotonicNanoseconds()
+        let now = MonotonicInstant.now
         machine.withLock { $0.record(verdict, now: now) }
     }
 
     func release(_ ticket: CircuitBreakerStateMachine.Ticket) {
-        let now = monotonicNanoseconds()
+        let now = MonotonicInstant.now
         machine.withLock { $0.release(ticket, now: now) }
     }
 

@@ -13,10 +13,10 @@ final class TokenCache: Sendable {
 
     private enum State {
         case empty
-        case valid(token: Secret, renewAt: UInt64, expiresAt: UInt64)
+        case valid(token: Secret, renewAt: MonotonicInstant, expiresAt: MonotonicInstant)
         case fetching(waiters: [Waiter])
         /// The vendor asked us to wait (a 429 on the token endpoint): asking again sooner only prolongs it.
-        case backingOff(problem: Problem, until: UInt64)
+        case backingOff(problem: Problem, until: MonotonicInstant)
     }
 
     /// What one fetch does: exchange the credentials, or renew a token that is still valid.
@@ -47,8 +47,8 @@ final class TokenCache: Sendable {
 
     /// Delivers a token on `client`'s loop: the cached one, or the result of the fetch in progress, or of a
     /// fetch this call starts on `client`.
-    func token(using client: UpstreamClient, timeout: Double, _ deliver: @escaping (Result<Secret, Problem>) -> Void) {
-        let now = monotonicNanoseconds()
+    func token(using client: UpstreamClient, timeout: Duration, _ deliver: @escaping (Result<Secret, Problem>) -> Void) {
+        let now = MonotonicInstant.now
         let waiter: Waiter = (client.loop, LoopBound(deliver, on: client.loop))
         enum Next { case use(Secret), refuse(Problem), wait, fetch(Fetch) }
         let renewable = renewURL != nil
@@ -84,9 +84,9 @@ final class TokenCache: Sendable {
         }
     }
 
-    private func start(_ fetch: Fetch, using client: UpstreamClient, timeout: Double) {
+    private func start(_ fetch: Fetch, using client: UpstreamClient, timeout: Duration) {
         var options = UpstreamOptions()
-        options.timeoutSeconds = timeout
+        options.timeout = timeout
         options.allowPlainHTTP = allowPlainHTTP
         options.maxResponseBytes = 64 * 1024
         let json = ("Content-Type", "application/json")
@@ -118,15 +118,15 @@ final class TokenCache: Sendable {
     }
 
     private func finish(_ outcome: Result<TokenAnswer, TokenAnswer.Failure>) {
-        let now = monotonicNanoseconds()
+        let now = MonotonicInstant.now
         let waiters: [Waiter] = state.withLock { state in
             guard case .fetching(let waiters) = state else { return [] }
             switch outcome {
             case .success(let answer):
-                let lifetime = UInt64(answer.lifetimeSeconds * 1e9)
-                state = .valid(token: answer.token, renewAt: now &+ UInt64(answer.renewAfterSeconds * 1e9), expiresAt: now &+ lifetime)
+                state = .valid(token: answer.token, renewAt: now + .seconds(answer.renewAfterSeconds),
+                               expiresAt: now + .seconds(answer.lifetimeSeconds))
             case .failure(let failure):
-                state = failure.retryAfterSeconds.map { .backingOff(problem: failure.problem, until: now &+ UInt64($0) * 1_000_000_000) } ?? .empty
+                state = failure.retryAfterSeconds.map { .backingOff(problem: failure.problem, until: now + .seconds($0)) } ?? .empty
             }
             return waiters
         }

@@ -15,13 +15,13 @@ final class UpdateExecution {
     private let sequence: [PlannedCall]
     private let extraHeaders: [(name: String, value: String)]
     /// The token fetch's own timeout: the vendor's whole-call timeout.
-    private let tokenTimeout: Double
+    private let tokenTimeout: Duration
     private let metrics: Metrics
     private let completion: (Outcome) -> Void
     private var inFlight: UpstreamCallID?
 
     init(runtime: VendorRuntime, client: UpstreamClient, calls: [PlannedCall],
-         extraHeaders: [(name: String, value: String)], options: UpstreamOptions, deadline: UInt64?,
+         extraHeaders: [(name: String, value: String)], options: UpstreamOptions, deadline: MonotonicInstant?,
          redactor: Redactor, metrics: Metrics, completion: @escaping (Outcome) -> Void) {
         self.machine = UpdateExecutionStateMachine(calls: calls, mapping: runtime.mapping, options: options,
                                                    deadline: deadline, needsToken: runtime.tokens != nil,
@@ -30,13 +30,13 @@ final class UpdateExecution {
         self.client = client
         self.sequence = calls
         self.extraHeaders = extraHeaders
-        self.tokenTimeout = options.timeoutSeconds
+        self.tokenTimeout = options.timeout
         self.metrics = metrics
         self.completion = completion
     }
 
     func start() {
-        perform(machine.start(now: monotonicNanoseconds()))
+        perform(machine.start(now: MonotonicInstant.now))
     }
 
     /// The caller went away: stop, and free the call in progress.
@@ -51,18 +51,18 @@ final class UpdateExecution {
             if let refused { tokens.invalidate(refused) }
             tokens.token(using: client, timeout: tokenTimeout) { [self] result in
                 switch result {
-                case .success(let token): perform(machine.tokenDelivered(token, now: monotonicNanoseconds()))
+                case .success(let token): perform(machine.tokenDelivered(token, now: MonotonicInstant.now))
                 case .failure(let problem): perform(machine.tokenFailed(problem))
                 }
             }
         case .sendCall(let step, let token, let body, let options):
             send(sequence[step], token: token, body: body, options: options)
-        case .scheduleBackoff(let seconds):
-            client.loop.schedule(afterNanoseconds: UInt64(seconds * 1e9)) { [self] in
-                perform(machine.backoffElapsed(now: monotonicNanoseconds()))
+        case .scheduleBackoff(let wait):
+            client.loop.schedule(after: wait) { [self] in
+                perform(machine.backoffElapsed(now: MonotonicInstant.now))
             }
         case .recordVerdict(let report, let next):
-            metrics.upstreamCall(vendor: runtime.mapping.vendor, account: runtime.mapping.account, seconds: report.seconds, errorKind: report.failureKind)
+            metrics.upstreamCall(vendor: runtime.mapping.vendor, account: runtime.mapping.account, seconds: report.duration.inSeconds, errorKind: report.failureKind)
             runtime.breaker.record(report.verdict)
             perform(next)
         case .cancelCall:
@@ -86,7 +86,7 @@ final class UpdateExecution {
         let request = UpstreamRequest(method: call.method, url: url, headers: headers, body: body, options: options)
         inFlight = client.send(request) { [self] result in
             inFlight = nil
-            let now = monotonicNanoseconds()
+            let now = MonotonicInstant.now
             switch result {
             case .success(let response): perform(machine.callAnswered(response, now: now, epochSeconds: epochSeconds()))
             case .failure(let failure): perform(machine.callFailed(failure, now: now))

@@ -1,5 +1,6 @@
 import JobGateCore
 import JobGateJSON
+import JobGatePosix
 import JobGateUpstream
 
 /// How one planned call ended, for `steps` in problems and for logs.
@@ -9,7 +10,7 @@ struct StepRecord {
     var status: Int?
     var error: String?
     var applied: Bool
-    var durationSeconds: Double
+    var duration: Duration
     /// The vendor's answer body, for `?raw=true` (the response's own buffer, not a copy).
     var body: [UInt8] = []
 
@@ -33,13 +34,13 @@ struct StepRecord {
 struct Attempt {
     let status: Int?
     let error: String?
-    let duration: Double
+    let duration: Duration
 
     var json: JSONValue {
         var object = JSONObject()
         if let error { object["error"] = .string(error) }
         if let status { object["status"] = .number(JSONNumber(Int64(status))) }
-        object["durationMs"] = .number(JSONNumber(Int64((duration * 1000).rounded())))
+        object["durationMs"] = .number(JSONNumber(Int64((duration.inSeconds * 1000).rounded())))
         return .object(object)
     }
 }
@@ -57,7 +58,7 @@ struct UpdateExecutionStateMachine {
         /// Attempt `attempt` (0 first) of call `step` waits for the vendor's token.
         case awaitingToken(step: Int, attempt: Int)
         /// Attempt `attempt` of call `step` was sent at `sentAt` with `token`.
-        case calling(step: Int, attempt: Int, token: Secret?, sentAt: UInt64)
+        case calling(step: Int, attempt: Int, token: Secret?, sentAt: MonotonicInstant)
         /// Waiting before attempt `attempt` of call `step`, a retry.
         case backingOff(step: Int, attempt: Int)
         /// Answered, or the caller went away: whatever still arrives (a token, a timer, the answer of a call
@@ -78,7 +79,7 @@ struct UpdateExecutionStateMachine {
     /// What one attempt tells the circuit breaker and the metrics.
     struct AttemptReport {
         let verdict: CircuitBreakerStateMachine.Verdict
-        let seconds: Double
+        let duration: Duration
         /// The transport failure, nil when the vendor answered.
         let failureKind: String?
     }
@@ -89,8 +90,8 @@ struct UpdateExecutionStateMachine {
         /// Send call `step` of the plan, with `token`'s credentials, this body (merged with the job as the
         /// merge-base read found it) and these options (timeout cut to what is left).
         case sendCall(step: Int, token: Secret?, body: [UInt8], options: UpstreamOptions)
-        /// Deliver `backoffElapsed` after this many seconds.
-        case scheduleBackoff(seconds: Double)
+        /// Deliver `backoffElapsed` after this wait.
+        case scheduleBackoff(Duration)
         /// Report the attempt that just ended, then do `then`.
         case recordVerdict(AttemptReport, then: Action)
         /// Abandon the call in progress: its answer is not wanted.
@@ -106,7 +107,7 @@ struct UpdateExecutionStateMachine {
     /// The vendor's transport options: each attempt's timeout is cut from them.
     private let options: UpstreamOptions
     /// The caller's `Request-Timeout`, as a monotonic deadline: bounds calls, retries and waits.
-    private let deadline: UInt64?
+    private let deadline: MonotonicInstant?
     /// Only vendors whose tokens the gateway obtains itself wait for one before each attempt.
     private let needsToken: Bool
     private let redactor: Redactor
@@ -120,9 +121,9 @@ struct UpdateExecutionStateMachine {
     /// Attempts of the call in progress (more than one when it was retried).
     private var attempts: [Attempt] = []
     /// When the call in progress was first tried: its retries and their waits share its timeout.
-    private var callStarted: UInt64 = 0
+    private var callStarted = MonotonicInstant(nanoseconds: 0)
 
-    init(calls: [PlannedCall], mapping: VendorMapping, options: UpstreamOptions, deadline: UInt64?,
+    init(calls: [PlannedCall], mapping: VendorMapping, options: UpstreamOptions, deadline: MonotonicInstant?,
          needsToken: Bool, redactor: Redactor) {
         self.calls = calls
         self.mapping = mapping
@@ -136,12 +137,12 @@ struct UpdateExecutionStateMachine {
 
     // MARK: Events
 
-    mutating func start(now: UInt64) -> Action {
+    mutating func start(now: MonotonicInstant) -> Action {
         guard case .initial = state else { preconditionFailure("started twice, in \(state)") }
         return begin(step: 0, attempt: 0, now: now)
     }
 
-    mutating func tokenDelivered(_ token: Secret, now: UInt64) -> Action {
+    mutating func tokenDelivered(_ token: Secret, now: MonotonicInstant) -> Action {
         switch state {
         case .awaitingToken(let step, let attempt): return send(step: step, attempt: attempt, token: token, now: now)
         case .finished: return .none
@@ -158,15 +159,15 @@ struct UpdateExecutionStateMachine {
     }
 
     /// `epochSeconds`: the wall clock, which a Retry-After given as an HTTP-date is read against.
-    mutating func callAnswered(_ response: UpstreamResponse, now: UInt64, epochSeconds: Double) -> Action {
+    mutating func callAnswered(_ response: UpstreamResponse, now: MonotonicInstant, epochSeconds: Double) -> Action {
         callEnded(.answered(response, epochSeconds: epochSeconds), now: now)
     }
 
-    mutating func callFailed(_ failure: UpstreamFailure, now: UInt64) -> Action {
+    mutating func callFailed(_ failure: UpstreamFailure, now: MonotonicInstant) -> Action {
         callEnded(.failed(failure), now: now)
     }
 
-    mutating func backoffElapsed(now: UInt64) -> Action {
+    mutating func backoffElapsed(now: MonotonicInstant) -> Action {
         switch state {
         case .backingOff(let step, let attempt): return begin(step: step, attempt: attempt, now: now)
         case .finished: return .none
@@ -185,7 +186,7 @@ struct UpdateExecutionStateMachine {
     // MARK: Transitions
 
     /// Attempt `attempt` of call `step`, or the update's success when every call is done.
-    private mutating func begin(step: Int, attempt: Int, now: UInt64, refusedToken: Secret? = nil) -> Action {
+    private mutating func begin(step: Int, attempt: Int, now: MonotonicInstant, refusedToken: Secret? = nil) -> Action {
         guard step < calls.count else { return finish(.success(lastJSON)) }
         if attempt == 0 { callStarted = now }
         guard needsToken else { return send(step: step, attempt: attempt, token: nil, now: now) }
@@ -193,18 +194,17 @@ struct UpdateExecutionStateMachine {
         return .fetchToken(refused: refusedToken)
     }
 
-    private mutating func send(step: Int, attempt: Int, token: Secret?, now: UInt64) -> Action {
+    private mutating func send(step: Int, attempt: Int, token: Secret?, now: MonotonicInstant) -> Action {
         let call = calls[step]
         var options = self.options
         if let deadline {
-            let remaining = Double(Int64(bitPattern: deadline &- now)) / 1e9
-            guard remaining > 0.001 else { return finish(.failure(Self.deadlinePassed(vendor))) }
-            options.timeoutSeconds = min(options.timeoutSeconds, remaining)
+            let remaining = deadline - now
+            guard remaining > .milliseconds(1) else { return finish(.failure(Self.deadlinePassed(vendor))) }
+            options.timeout = min(options.timeout, remaining)
         }
         if attempt > 0 {
             // A retry gets what is left of the call's timeout, not a fresh one.
-            let used = Double(now &- callStarted) / 1e9
-            options.timeoutSeconds = max(0.001, min(options.timeoutSeconds, self.options.timeoutSeconds - used))
+            options.timeout = max(.milliseconds(1), min(options.timeout, self.options.timeout - (now - callStarted)))
         }
         options.idempotent = call.idempotent // a write that is not is never sent twice: see UpstreamOptions.idempotent
         var body = call.bodyBytes
@@ -222,12 +222,12 @@ struct UpdateExecutionStateMachine {
         case failed(UpstreamFailure)
     }
 
-    private mutating func callEnded(_ ending: Ending, now: UInt64) -> Action {
+    private mutating func callEnded(_ ending: Ending, now: MonotonicInstant) -> Action {
         guard case .calling(let step, let attempt, let token, let sentAt) = state else {
             guard case .finished = state else { preconditionFailure("call ended in \(state)") }
             return .none
         }
-        let duration = Double(now &- sentAt) / 1e9
+        let duration = now - sentAt
         var failureKind: String?
         var status: Int?
         switch ending {
@@ -239,14 +239,14 @@ struct UpdateExecutionStateMachine {
         case .failed: true
         case .answered(let response, _): response.status >= 500
         }
-        let report = AttemptReport(verdict: vendorFailed ? .failure : .success, seconds: duration, failureKind: failureKind)
+        let report = AttemptReport(verdict: vendorFailed ? .failure : .success, duration: duration, failureKind: failureKind)
         let next = decide(after: ending, step: step, attempt: attempt, token: token, duration: duration, now: now)
         return .recordVerdict(report, then: next)
     }
 
     /// What follows an attempt: a new token, a retry, the next call, or the end.
     private mutating func decide(after ending: Ending, step: Int, attempt: Int,
-                                 token: Secret?, duration: Double, now: UInt64) -> Action {
+                                 token: Secret?, duration: Duration, now: MonotonicInstant) -> Action {
         let call = calls[step]
         if case .answered(let response, _) = ending, response.status == 401, let token, !refetchedToken {
             // Our token may have been revoked or expired early: fetch a new one once, then try again.
@@ -255,17 +255,17 @@ struct UpdateExecutionStateMachine {
         }
         if let delay = retryDelay(after: ending, call: call, attempt: attempt, now: now) {
             state = .backingOff(step: step, attempt: attempt + 1)
-            return .scheduleBackoff(seconds: delay)
+            return .scheduleBackoff(delay)
         }
         let isWrite = call.purpose == .write
         switch ending {
         case .failed(let failure):
             steps.append(StepRecord(name: call.name, method: call.method, status: nil, error: failure.kind,
-                                    applied: false, durationSeconds: duration))
+                                    applied: false, duration: duration))
             return fail(UpstreamProblems.problem(for: failure, vendor: vendor, isWrite: isWrite), in: call)
         case .answered(let response, _) where (200..<300).contains(response.status):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
-                                    applied: isWrite, durationSeconds: duration, body: response.body))
+                                    applied: isWrite, duration: duration, body: response.body))
             if !response.body.isEmpty {
                 guard let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 64)) else {
                     return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
@@ -285,20 +285,20 @@ struct UpdateExecutionStateMachine {
             return begin(step: step + 1, attempt: 0, now: now)
         case .answered(let response, let epochSeconds):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
-                                    applied: false, durationSeconds: duration, body: response.body))
+                                    applied: false, duration: duration, body: response.body))
             let summary = Normalizer.summarize(response, mapping: mapping, redactor: redactor, now: epochSeconds)
             return fail(UpstreamProblems.problem(for: summary, vendor: vendor), in: call)
         }
     }
 
-    /// Seconds to wait before trying the call again, or nil when it must not be repeated: it is not
+    /// How long to wait before trying the call again, or nil when it must not be repeated: it is not
     /// idempotent, it may have landed (a write that was sent), the answer is final (a 400 is never retried),
     /// attempts are used up, or the wait would outlive the caller's deadline (then we answer at once).
     private func retryDelay(after ending: Ending, call: PlannedCall, attempt: Int,
-                            now: UInt64) -> Double? {
+                            now: MonotonicInstant) -> Duration? {
         let policy = mapping.retry
         guard call.idempotent, attempt + 1 < policy.attempts else { return nil }
-        var retryAfter = 0.0
+        var retryAfter = Duration.zero
         switch ending {
         case .failed(let failure):
             switch failure {
@@ -310,7 +310,7 @@ struct UpdateExecutionStateMachine {
         case .answered(let response, let epochSeconds):
             guard [429, 502, 503, 504].contains(response.status) else { return nil }
             if let seconds = Normalizer.retryAfter(response, mapping, now: epochSeconds) {
-                retryAfter = Double(seconds)
+                retryAfter = .seconds(seconds)
             }
         }
         // Drawn only once a retry is decided: the jitter costs a getrandom call per draw.
@@ -319,10 +319,9 @@ struct UpdateExecutionStateMachine {
         // keeps saying "429, Retry-After: 7" must not hold the caller for attempts × 7 s. A retry must also
         // leave the call a quarter of its timeout to be answered in: waiting 9 of 10 s only to time out is a
         // 504 where answering the 429 at once was the better answer.
-        let headroom = options.timeoutSeconds / 4
-        let used = Double(now &- callStarted) / 1e9
-        guard used + delay + headroom <= options.timeoutSeconds else { return nil }
-        if let deadline, now &+ UInt64((delay + headroom) * 1e9) >= deadline { return nil }
+        let headroom = options.timeout / 4
+        guard (now - callStarted) + delay + headroom <= options.timeout else { return nil }
+        if let deadline, now + delay + headroom >= deadline { return nil }
         return delay
     }
 

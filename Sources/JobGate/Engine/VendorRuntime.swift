@@ -23,7 +23,7 @@ final class VendorRuntime: Sendable {
         }
         rateLimiter = RateLimiter(mapping.rateLimits)
         // A probe's lease outlasts its whole call (retries share the call's timeout), token fetch included.
-        breaker = CircuitBreaker(mapping.circuitBreaker, leaseSeconds: 2 * (mapping.timeoutSeconds ?? defaultTimeout) + 1)
+        breaker = CircuitBreaker(mapping.circuitBreaker, lease: .seconds(2 * (mapping.timeoutSeconds ?? defaultTimeout) + 1))
     }
 
     /// The vendor, and the account when it is not the top level: for problem details (never a secret).
@@ -46,7 +46,7 @@ final class VendorRuntime: Sendable {
     /// Transport options for this vendor's calls, bounded by what is left of the caller's budget.
     func options(defaultTimeout: Double) -> UpstreamOptions {
         var options = UpstreamOptions()
-        options.timeoutSeconds = mapping.timeoutSeconds ?? defaultTimeout
+        options.timeout = .seconds(mapping.timeoutSeconds ?? defaultTimeout)
         options.allowPlainHTTP = mapping.allowPlainHTTP
         options.caFile = mapping.caFile
         options.keepAliveSeconds = mapping.keepAliveSeconds

@@ -92,7 +92,7 @@ final class Gateway: HTTPHandler {
         let bytesIn = request.body.count
         let routeName = route.name
         responder.observer = { [unowned responder] response in
-            let seconds = Double(monotonicNanoseconds() &- responder.receivedAt) / 1e9
+            let seconds = (MonotonicInstant.now - responder.receivedAt).inSeconds
             metrics.requestFinished(vendor: record.vendor ?? "none", account: record.account ?? "none",
                                     status: response.status, seconds: seconds)
             guard log.enabled(.info) else { return }
@@ -106,9 +106,9 @@ final class Gateway: HTTPHandler {
             if let account = record.account { fields["account"] = .string(account) }
             if !record.upstreamSteps.isEmpty {
                 let statuses = record.upstreamSteps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
-                let seconds = record.upstreamSteps.reduce(0) { $0 + $1.durationSeconds }
+                let upstream = record.upstreamSteps.reduce(Duration.zero) { $0 + $1.duration }
                 fields["upstreamStatuses"] = .array(statuses.map { .string($0) })
-                fields["upstreamMs"] = .number(JSONNumber(literal: format3(seconds * 1000)) ?? JSONNumber(0))
+                fields["upstreamMs"] = .number(JSONNumber(literal: format3(upstream.inSeconds * 1000)) ?? JSONNumber(0))
             }
             log.info("request", fields)
         }

@@ -53,7 +53,7 @@ struct JobFlow {
         let isDryRun: Bool
         /// `?raw=true`: the Job carries the vendor's answers.
         let wantsRaw: Bool
-        let deadline: UInt64?
+        let deadline: MonotonicInstant?
     }
 
     /// The gates before any vendor call, in the order their problems take precedence.
@@ -133,12 +133,12 @@ struct JobFlow {
     }
 
     /// The caller's `Request-Timeout` as a monotonic deadline, counted from when the request arrived.
-    private func callerDeadline() throws(Problem) -> UInt64? {
+    private func callerDeadline() throws(Problem) -> MonotonicInstant? {
         guard let text = request.headers["request-timeout"] else { return nil }
         guard let seconds = Self.decimalSeconds(text.trimmingASCIIWhitespace()), seconds > 0, seconds <= 3600 else {
             throw .badRequest("Request-Timeout must be a number of seconds in (0, 3600].")
         }
-        return responder.receivedAt &+ UInt64(seconds * 1e9)
+        return responder.receivedAt + .seconds(seconds)
     }
 
     /// A boolean query flag (`dryRun`, `raw`), strictly: a mistyped `dryRun=ture` or `dryRun=1` must not

@@ -36,7 +36,7 @@ public final class Log: Sendable {
     }
 
     /// Waits (bounded) until the backlog is written: before the process exits.
-    public func flush(timeoutSeconds: Double = 2) { writer.flush(timeoutSeconds: timeoutSeconds) }
+    public func flush(timeout: Duration = .seconds(2)) { writer.flush(timeout: timeout) }
 
     public func info(_ event: String, _ fields: JSONObject = JSONObject()) { log(.info, event, fields) }
     public func warn(_ event: String, _ fields: JSONObject = JSONObject()) { log(.warn, event, fields) }
@@ -88,9 +88,9 @@ final class BackgroundWriter: @unchecked Sendable {
         if needsInlineWrite { drainSynchronously() }
     }
 
-    func flush(timeoutSeconds: Double) {
-        let deadline = monotonicNanoseconds() &+ UInt64(timeoutSeconds * 1e9)
-        while locked({ !pending.isEmpty || writing }) && monotonicNanoseconds() < deadline {
+    func flush(timeout: Duration) {
+        let deadline = MonotonicInstant.now + timeout
+        while locked({ !pending.isEmpty || writing }) && MonotonicInstant.now < deadline {
             usleep(1_000)
         }
     }

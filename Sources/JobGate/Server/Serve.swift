@@ -33,9 +33,9 @@ enum ServeCommand {
         configuration.loopCount = settings.threads
         configuration.limits.maxBodyBytes = settings.maxBodyBytes
         configuration.maxConnections = min(settings.maxConnections, max(16, fileLimit - 64))
-        configuration.headerTimeout = nanoseconds(settings.headerTimeoutSeconds)
-        configuration.bodyTimeout = nanoseconds(settings.bodyTimeoutSeconds)
-        configuration.idleTimeout = nanoseconds(settings.idleTimeoutSeconds)
+        configuration.headerTimeout = .seconds(settings.headerTimeoutSeconds)
+        configuration.bodyTimeout = .seconds(settings.bodyTimeoutSeconds)
+        configuration.idleTimeout = .seconds(settings.idleTimeoutSeconds)
         let server = HTTPServer(configuration: configuration)
         do {
             try server.start { loop in Gateway(loop: loop, store: store, log: log, metrics: metrics) }
@@ -57,7 +57,7 @@ enum ServeCommand {
                 reload(settings: settings, environment: environment, store: store, log: log, metrics: metrics)
             default:
                 log.info("draining", ["connections": .number(JSONNumber(Int64(server.connectionCount)))])
-                let drained = server.drain(timeoutNanoseconds: nanoseconds(settings.drainTimeoutSeconds))
+                let drained = server.drain(timeout: .seconds(settings.drainTimeoutSeconds))
                 log.info("stopped", ["drained": .bool(drained)])
                 return 0
             }
@@ -113,4 +113,3 @@ struct SignalSet {
     }
 }
 
-func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1e9) }

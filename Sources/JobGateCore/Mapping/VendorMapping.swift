@@ -212,9 +212,9 @@ public struct RetryPolicy: Sendable {
     public var maxDelaySeconds = 2.0
 
     /// Exponential backoff with jitter (50-100% of the step), capped.
-    public func delay(afterAttempt attempt: Int) -> Double {
+    public func delay(afterAttempt attempt: Int) -> Duration {
         let step = min(maxDelaySeconds, baseDelaySeconds * Double(1 << min(attempt, 16)))
-        return step * Double.random(in: 0.5...1.0)
+        return .seconds(step * Double.random(in: 0.5...1.0))
     }
 }
 
