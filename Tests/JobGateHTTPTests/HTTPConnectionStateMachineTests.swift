@@ -242,21 +242,24 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(wire.machine.timerFired(now: 460), .close(cancellingRequest: false), "no 408 behind an unread answer")
     }
 
-    func testHeadDeadlineAppliesAgainOnceBlockedOutputIsWritten() {
+    /// A connection whose first response is written at 0 and blocks at once: the client is not reading.
+    private func wireWithBlockedResponse() -> Wire {
         var wire = Wire()
-        wire.receive("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        wire.receive("GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
         _ = wire.respond(now: 0)
         wire.machine.outputBlocked(afterProgress: false, now: 0)
+        return wire
+    }
+
+    func testHeadDeadlineAppliesAgainOnceBlockedOutputIsWritten() {
+        var wire = wireWithBlockedResponse()
         wire.receive("GET /next HTTP/1.1\r\n", now: 20)
         XCTAssertEqual(wire.machine.outputFlushed(now: 30), .none)
         XCTAssertEqual(wire.machine.deadline, Deadline(reason: .header, instant: 120))
     }
 
     func testBlockedOutputHasNoDeadlineWhileARequestIsHandledAndRestartsAfter() {
-        var wire = Wire()
-        wire.receive("GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
-        _ = wire.respond(now: 0)
-        wire.machine.outputBlocked(afterProgress: false, now: 0)
+        var wire = wireWithBlockedResponse()
         wire.receive("GET /b HTTP/1.1\r\nHost: a\r\n\r\n", now: 10)
         XCTAssertEqual(wire.handed.count, 2)
         XCTAssertNil(wire.machine.deadline)

@@ -6,27 +6,20 @@ import JobGateUpstream
 /// failures of the upstream client, which the pure core does not know.
 extension UpstreamProblems {
     static func problem(for failure: UpstreamFailure, vendor: String, isWrite: Bool) -> Problem {
-        var problem: Problem
-        switch failure {
-        case .timeout:
-            problem = Problem(.upstreamTimeout, status: 504, title: "Vendor timeout",
-                              detail: "\(vendor) did not answer in time.")
+        let (kind, status, title, detail): (Problem.Kind, Int, String, String) = switch failure {
+        case .timeout: (.upstreamTimeout, 504, "Vendor timeout", "\(vendor) did not answer in time.")
         case .bodyTooLarge:
-            problem = Problem(.upstreamError, status: 502, title: "Vendor answer too large",
-                              detail: "\(vendor) sent a response larger than JobGate accepts.")
+            (.upstreamError, 502, "Vendor answer too large", "\(vendor) sent a response larger than JobGate accepts.")
         case .malformedResponse:
-            problem = Problem(.upstreamError, status: 502, title: "Malformed vendor answer",
-                              detail: "\(vendor) sent a response that is not valid HTTP.")
+            (.upstreamError, 502, "Malformed vendor answer", "\(vendor) sent a response that is not valid HTTP.")
         case .closedBeforeAnswer:
-            problem = Problem(.upstreamError, status: 502, title: "Vendor closed the connection",
-                              detail: "\(vendor) closed the connection before answering; the call was not sent again.")
-        case .tlsFailure:
-            problem = Problem(.upstreamError, status: 502, title: "TLS failure",
-                              detail: "The TLS connection to \(vendor) could not be verified.")
+            (.upstreamError, 502, "Vendor closed the connection",
+             "\(vendor) closed the connection before answering; the call was not sent again.")
+        case .tlsFailure: (.upstreamError, 502, "TLS failure", "The TLS connection to \(vendor) could not be verified.")
         default:
-            problem = Problem(.upstreamError, status: 502, title: "Vendor unreachable",
-                              detail: "JobGate could not complete the call to \(vendor) (\(failure.kind)).")
+            (.upstreamError, 502, "Vendor unreachable", "JobGate could not complete the call to \(vendor) (\(failure.kind)).")
         }
+        var problem = Problem(kind, status: status, title: title, detail: detail)
         problem.extensions["vendor"] = .string(vendor)
         var upstream = JSONObject()
         upstream["vendor"] = .string(vendor)
@@ -38,5 +31,4 @@ extension UpstreamProblems {
         }
         return problem
     }
-
 }
