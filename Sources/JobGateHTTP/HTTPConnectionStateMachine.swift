@@ -10,15 +10,15 @@ import JobGatePosix
 struct HTTPConnectionStateMachine {
     struct Timeouts: Sendable {
         /// From the first byte of a request (or from accepting the connection) to the end of its head.
-        var header: Duration
+        var header: Interval
         /// From the end of the head (or a 100 Continue) to the end of the body.
-        var body: Duration
+        var body: Interval
         /// Between requests, once the last response is written.
-        var idle: Duration
+        var idle: Interval
         /// Output blocked without progress for this long means the client stopped reading.
-        var write: Duration
+        var write: Interval
         /// How long a closing connection keeps reading and dropping input after its last response.
-        var linger: Duration = .seconds(2)
+        var linger: Interval = .seconds(2)
     }
 
     struct Deadline: Equatable {

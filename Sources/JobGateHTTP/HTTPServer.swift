@@ -22,13 +22,13 @@ public struct HTTPServerConfiguration: Sendable {
     public var limits = HTTPLimits()
     public var loopCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// From the first byte of a request to the end of its head (slowloris bound).
-    public var headerTimeout: Duration = .seconds(10)
+    public var headerTimeout: Interval = .seconds(10)
     /// From the end of the head to the end of the body, however the body trickles in.
-    public var bodyTimeout: Duration = .seconds(30)
+    public var bodyTimeout: Interval = .seconds(30)
     /// An idle keep-alive connection is closed after this.
-    public var idleTimeout: Duration = .seconds(60)
+    public var idleTimeout: Interval = .seconds(60)
     /// A client that reads none of our pending response for this long is dropped.
-    public var writeTimeout: Duration = .seconds(60)
+    public var writeTimeout: Interval = .seconds(60)
     public var maxConnections = 10_000
 
     public init(address: SocketAddress) {
@@ -78,7 +78,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting, lets in-flight requests finish, closes idle connections. Returns when every loop has
     /// no connection left or `timeout` passed; returns whether the drain completed.
-    public func drain(timeout: Duration) -> Bool {
+    public func drain(timeout: Interval) -> Bool {
         let deadline = MonotonicInstant.now + timeout
         for server in loopServers {
             server.loop.execute { server.beginDrain() }

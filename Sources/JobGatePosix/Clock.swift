@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// A point on the monotonic clock. Deadlines are instants and timeouts are `Duration`s: never a bare
+/// A point on the monotonic clock. Deadlines are instants and timeouts are `Interval`s: never a bare
 /// `UInt64` of nanoseconds next to a `Double` of seconds, so a unit can no longer be mixed up.
 public struct MonotonicInstant: Comparable, Hashable, Sendable {
     /// Nanoseconds since an arbitrary start (boot); only differences mean anything.
@@ -26,31 +26,65 @@ public struct MonotonicInstant: Comparable, Hashable, Sendable {
         lhs.nanoseconds < rhs.nanoseconds
     }
 
-    /// Saturating: a negative duration is as good as none, an absurd one is "never".
-    public static func + (instant: MonotonicInstant, duration: Duration) -> MonotonicInstant {
-        let (result, overflow) = instant.nanoseconds.addingReportingOverflow(duration.nanoseconds)
+    /// Saturating: an absurd interval means "never".
+    public static func + (instant: MonotonicInstant, interval: Interval) -> MonotonicInstant {
+        let (result, overflow) = instant.nanoseconds.addingReportingOverflow(UInt64(interval.nanoseconds))
         return MonotonicInstant(nanoseconds: overflow ? .max : result)
     }
 
     /// How long from `earlier` to `later`; zero when `later` is not later.
-    public static func - (later: MonotonicInstant, earlier: MonotonicInstant) -> Duration {
-        later > earlier ? .nanoseconds(Int64(clamping: later.nanoseconds - earlier.nanoseconds)) : .zero
+    public static func - (later: MonotonicInstant, earlier: MonotonicInstant) -> Interval {
+        later > earlier ? Interval(nanoseconds: Int64(clamping: later.nanoseconds - earlier.nanoseconds)) : .zero
     }
 }
 
-extension Duration {
-    /// Whole nanoseconds, clamped to zero and to UInt64's range: what timers and deadlines count in.
-    public var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        guard seconds >= 0 else { return 0 }
-        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : whole &+ UInt64(attoseconds / 1_000_000_000)
+/// A length of time in whole nanoseconds, never negative. Owned rather than Swift's `Duration`: that one
+/// keeps attoseconds in 128 bits, and the dozen conversions a proxied request makes (timers, deadlines,
+/// libcurl's milliseconds) cost more in Int128 arithmetic than the rest of the timing code together.
+public struct Interval: Comparable, Hashable, Sendable {
+    public let nanoseconds: Int64
+
+    public init(nanoseconds: Int64) {
+        self.nanoseconds = max(0, nanoseconds)
     }
 
-    /// Seconds as a Double, for the few places that speak it (libcurl's millisecond options, JSON, logs).
-    public var inSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
+    public static let zero = Interval(nanoseconds: 0)
+
+    public static func nanoseconds(_ value: Int64) -> Interval { Interval(nanoseconds: value) }
+    public static func milliseconds(_ value: Int) -> Interval { Interval(nanoseconds: Int64(value).multipliedClamped(by: 1_000_000)) }
+    public static func seconds(_ value: Int) -> Interval { Interval(nanoseconds: Int64(value).multipliedClamped(by: 1_000_000_000)) }
+
+    /// From seconds as a Double (mapping files and flags write timeouts that way); NaN or negative is zero.
+    public static func seconds(_ value: Double) -> Interval {
+        guard value.isFinite, value > 0 else { return .zero }
+        return Interval(nanoseconds: value >= 9.2e9 ? .max : Int64(value * 1e9))
+    }
+
+    /// From the standard library's `Duration` (the pure core speaks it, on rare paths such as retry backoff).
+    public init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(nanoseconds: seconds.multipliedClamped(by: 1_000_000_000) &+ attoseconds / 1_000_000_000)
+    }
+
+    /// Seconds as a Double, for the few places that speak it (metrics, logs, Retry-After).
+    public var inSeconds: Double { Double(nanoseconds) / 1e9 }
+
+    /// Whole milliseconds, rounded up so a short remainder is not lost (libcurl's `_MS` options, epoll).
+    public var roundedUpMilliseconds: Int { Int((nanoseconds + 999_999) / 1_000_000) }
+
+    public static func < (lhs: Interval, rhs: Interval) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+    public static func + (lhs: Interval, rhs: Interval) -> Interval {
+        Interval(nanoseconds: lhs.nanoseconds.addingReportingOverflow(rhs.nanoseconds).overflow ? .max : lhs.nanoseconds + rhs.nanoseconds)
+    }
+    public static func - (lhs: Interval, rhs: Interval) -> Interval { Interval(nanoseconds: lhs.nanoseconds - rhs.nanoseconds) }
+    public static func * (lhs: Interval, rhs: Int) -> Interval { Interval(nanoseconds: lhs.nanoseconds.multipliedClamped(by: Int64(rhs))) }
+    public static func / (lhs: Interval, rhs: Int) -> Interval { Interval(nanoseconds: lhs.nanoseconds / Int64(rhs)) }
+}
+
+extension Int64 {
+    fileprivate func multipliedClamped(by factor: Int64) -> Int64 {
+        let (result, overflow) = multipliedReportingOverflow(by: factor)
+        return overflow ? (self < 0) != (factor < 0) ? .min : .max : result
     }
 }
 

@@ -92,7 +92,7 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: Timers (loop thread only)
 
     @discardableResult
-    public func schedule(after delay: Duration, _ action: @escaping () -> Void) -> TimerID {
+    public func schedule(after delay: Interval, _ action: @escaping () -> Void) -> TimerID {
         assertInLoopThread()
         let id = nextTimerID
         nextTimerID += 1

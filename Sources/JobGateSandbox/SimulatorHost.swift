@@ -267,7 +267,7 @@ struct TokenLifetime {
 /// first request and lasts `seconds`; every request counts, refused ones too.
 struct FixedWindow {
     let limit: Int
-    let window: Duration
+    let window: Interval
     private var end = MonotonicInstant(nanoseconds: 0)
     private var count = 0
 

@@ -1,3 +1,5 @@
+import JobGatePosix
+
 /// One HTTP call to a vendor, as the runtime sends it (a planned call plus credentials and transport options).
 public struct UpstreamRequest: Sendable {
     public var method: String
@@ -19,8 +21,8 @@ public struct UpstreamRequest: Sendable {
 /// Per-call transport settings, from the vendor's mapping file.
 public struct UpstreamOptions: Sendable {
     /// The whole call, connect to last body byte.
-    public var timeout: Duration = .seconds(10)
-    public var connectTimeout: Duration = .seconds(3)
+    public var timeout: Interval = .seconds(10)
+    public var connectTimeout: Interval = .seconds(3)
     /// A response body over this fails the call (`bodyTooLarge`) instead of growing memory.
     public var maxResponseBytes: Int = 4 * 1024 * 1024
     /// Plain http is refused unless the vendor's base URL was configured as http (local simulators).

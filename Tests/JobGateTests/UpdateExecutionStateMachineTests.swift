@@ -8,13 +8,13 @@ import JobGateUpstream
 /// Every transition of an update's execution, time passed in: no sockets, no clock.
 final class UpdateExecutionStateMachineTests: XCTestCase {
     typealias Machine = UpdateExecutionStateMachine
-    let second = Duration.seconds(1)
+    let second = Interval.seconds(1)
     /// The instant `offset` after an arbitrary start of the monotonic clock.
-    func at(_ offset: Duration) -> MonotonicInstant { MonotonicInstant(nanoseconds: 1_000_000_000_000) + offset }
+    func at(_ offset: Interval) -> MonotonicInstant { MonotonicInstant(nanoseconds: 1_000_000_000_000) + offset }
     let token = Secret("token-1")
 
     /// The machine for `patch` of job 7 at `vendor`: the plan `Planner.update` makes, calls timing out after 10 s.
-    func machine(_ vendor: String, _ patch: String, deadline: Duration? = nil) throws -> Machine {
+    func machine(_ vendor: String, _ patch: String, deadline: Interval? = nil) throws -> Machine {
         let mapping = try mapping(vendor)
         let validated = try PatchValidator.validate(try object(patch), mapping: mapping).get()
         let calls = try XCTUnwrap(Planner.update(validated, vendorJobID: "7", mapping: mapping, returnMinimal: false))

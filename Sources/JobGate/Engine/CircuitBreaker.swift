@@ -36,13 +36,13 @@ struct CircuitBreakerStateMachine {
 
     private(set) var state = State.closed(failures: 0)
     private let failureThreshold: Int
-    private let openFor: Duration
-    private let lease: Duration
+    private let openFor: Interval
+    private let lease: Interval
     private var probes: UInt64 = 0
 
     /// `lease`: how long a probe may take before another request may probe instead (the vendor's
     /// whole-call timeout, plus a margin).
-    init(_ settings: CircuitBreakerSettings, lease: Duration) {
+    init(_ settings: CircuitBreakerSettings, lease: Interval) {
         failureThreshold = settings.failures
         openFor = .seconds(settings.openSeconds)
         self.lease = max(lease, .milliseconds(1))
@@ -90,7 +90,7 @@ struct CircuitBreakerStateMachine {
     }
 
     /// Whole seconds for Retry-After, rounded up: never "0", which would invite an immediate retry.
-    private static func seconds(_ duration: Duration) -> Int {
+    private static func seconds(_ duration: Interval) -> Int {
         max(1, Int(duration.inSeconds.rounded(.up)))
     }
 }
@@ -99,7 +99,7 @@ struct CircuitBreakerStateMachine {
 final class CircuitBreaker: Sendable {
     private let machine: Mutex<CircuitBreakerStateMachine>
 
-    init(_ settings: CircuitBreakerSettings, lease: Duration) {
+    init(_ settings: CircuitBreakerSettings, lease: Interval) {
         machine = Mutex(CircuitBreakerStateMachine(settings, lease: lease))
     }
 

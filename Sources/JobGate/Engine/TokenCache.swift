@@ -47,7 +47,7 @@ final class TokenCache: Sendable {
 
     /// Delivers a token on `client`'s loop: the cached one, or the result of the fetch in progress, or of a
     /// fetch this call starts on `client`.
-    func token(using client: UpstreamClient, timeout: Duration, _ deliver: @escaping (Result<Secret, Problem>) -> Void) {
+    func token(using client: UpstreamClient, timeout: Interval, _ deliver: @escaping (Result<Secret, Problem>) -> Void) {
         let now = MonotonicInstant.now
         let waiter: Waiter = (client.loop, LoopBound(deliver, on: client.loop))
         enum Next { case use(Secret), refuse(Problem), wait, fetch(Fetch) }
@@ -84,7 +84,7 @@ final class TokenCache: Sendable {
         }
     }
 
-    private func start(_ fetch: Fetch, using client: UpstreamClient, timeout: Duration) {
+    private func start(_ fetch: Fetch, using client: UpstreamClient, timeout: Interval) {
         var options = UpstreamOptions()
         options.timeout = timeout
         options.allowPlainHTTP = allowPlainHTTP

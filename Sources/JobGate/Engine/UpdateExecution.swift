@@ -15,7 +15,7 @@ final class UpdateExecution {
     private let sequence: [PlannedCall]
     private let extraHeaders: [(name: String, value: String)]
     /// The token fetch's own timeout: the vendor's whole-call timeout.
-    private let tokenTimeout: Duration
+    private let tokenTimeout: Interval
     private let metrics: Metrics
     private let completion: (Outcome) -> Void
     private var inFlight: UpstreamCallID?

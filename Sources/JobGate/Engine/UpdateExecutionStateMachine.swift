@@ -10,7 +10,7 @@ struct StepRecord {
     var status: Int?
     var error: String?
     var applied: Bool
-    var duration: Duration
+    var duration: Interval
     /// The vendor's answer body, for `?raw=true` (the response's own buffer, not a copy).
     var body: [UInt8] = []
 
@@ -34,7 +34,7 @@ struct StepRecord {
 struct Attempt {
     let status: Int?
     let error: String?
-    let duration: Duration
+    let duration: Interval
 
     var json: JSONValue {
         var object = JSONObject()
@@ -79,21 +79,23 @@ struct UpdateExecutionStateMachine {
     /// What one attempt tells the circuit breaker and the metrics.
     struct AttemptReport {
         let verdict: CircuitBreakerStateMachine.Verdict
-        let duration: Duration
+        let duration: Interval
         /// The transport failure, nil when the vendor answered.
         let failureKind: String?
     }
 
-    indirect enum Action {
+    /// Only the case that nests another action is boxed: an `indirect enum` would allocate for every
+    /// call sent and every answer finished.
+    enum Action {
         /// Get the vendor's token (cached or fetched), after forgetting `refused`, which the vendor just refused.
         case fetchToken(refused: Secret?)
         /// Send call `step` of the plan, with `token`'s credentials, this body (merged with the job as the
         /// merge-base read found it) and these options (timeout cut to what is left).
         case sendCall(step: Int, token: Secret?, body: [UInt8], options: UpstreamOptions)
         /// Deliver `backoffElapsed` after this wait.
-        case scheduleBackoff(Duration)
+        case scheduleBackoff(Interval)
         /// Report the attempt that just ended, then do `then`.
-        case recordVerdict(AttemptReport, then: Action)
+        indirect case recordVerdict(AttemptReport, then: Action)
         /// Abandon the call in progress: its answer is not wanted.
         case cancelCall
         case finish(Outcome)
@@ -246,7 +248,7 @@ struct UpdateExecutionStateMachine {
 
     /// What follows an attempt: a new token, a retry, the next call, or the end.
     private mutating func decide(after ending: Ending, step: Int, attempt: Int,
-                                 token: Secret?, duration: Duration, now: MonotonicInstant) -> Action {
+                                 token: Secret?, duration: Interval, now: MonotonicInstant) -> Action {
         let call = calls[step]
         if case .answered(let response, _) = ending, response.status == 401, let token, !refetchedToken {
             // Our token may have been revoked or expired early: fetch a new one once, then try again.
@@ -295,10 +297,10 @@ struct UpdateExecutionStateMachine {
     /// idempotent, it may have landed (a write that was sent), the answer is final (a 400 is never retried),
     /// attempts are used up, or the wait would outlive the caller's deadline (then we answer at once).
     private func retryDelay(after ending: Ending, call: PlannedCall, attempt: Int,
-                            now: MonotonicInstant) -> Duration? {
+                            now: MonotonicInstant) -> Interval? {
         let policy = mapping.retry
         guard call.idempotent, attempt + 1 < policy.attempts else { return nil }
-        var retryAfter = Duration.zero
+        var retryAfter = Interval.zero
         switch ending {
         case .failed(let failure):
             switch failure {
@@ -314,7 +316,7 @@ struct UpdateExecutionStateMachine {
             }
         }
         // Drawn only once a retry is decided: the jitter costs a getrandom call per draw.
-        let delay = max(policy.delay(afterAttempt: attempt), retryAfter)
+        let delay = max(Interval(policy.delay(afterAttempt: attempt)), retryAfter)
         // The vendor's timeout bounds the whole call, retries and Retry-After waits included: a vendor that
         // keeps saying "429, Retry-After: 7" must not hold the caller for attempts × 7 s. A retry must also
         // leave the call a quarter of its timeout to be answered in: waiting 9 of 10 s only to time out is a

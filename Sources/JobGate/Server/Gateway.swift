@@ -106,7 +106,7 @@ final class Gateway: HTTPHandler {
             if let account = record.account { fields["account"] = .string(account) }
             if !record.upstreamSteps.isEmpty {
                 let statuses = record.upstreamSteps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
-                let upstream = record.upstreamSteps.reduce(Duration.zero) { $0 + $1.duration }
+                let upstream = record.upstreamSteps.reduce(Interval.zero) { $0 + $1.duration }
                 fields["upstreamStatuses"] = .array(statuses.map { .string($0) })
                 fields["upstreamMs"] = .number(JSONNumber(literal: format3(upstream.inSeconds * 1000)) ?? JSONNumber(0))
             }

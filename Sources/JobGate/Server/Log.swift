@@ -36,7 +36,7 @@ public final class Log: Sendable {
     }
 
     /// Waits (bounded) until the backlog is written: before the process exits.
-    public func flush(timeout: Duration = .seconds(2)) { writer.flush(timeout: timeout) }
+    public func flush(timeout: Interval = .seconds(2)) { writer.flush(timeout: timeout) }
 
     public func info(_ event: String, _ fields: JSONObject = JSONObject()) { log(.info, event, fields) }
     public func warn(_ event: String, _ fields: JSONObject = JSONObject()) { log(.warn, event, fields) }
@@ -88,7 +88,7 @@ final class BackgroundWriter: @unchecked Sendable {
         if needsInlineWrite { drainSynchronously() }
     }
 
-    func flush(timeout: Duration) {
+    func flush(timeout: Interval) {
         let deadline = MonotonicInstant.now + timeout
         while locked({ !pending.isEmpty || writing }) && MonotonicInstant.now < deadline {
             usleep(1_000)
