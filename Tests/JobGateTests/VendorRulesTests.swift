@@ -118,6 +118,15 @@ final class HonestAnswerTests: XCTestCase {
         XCTAssertEqual(problem.extensions["errors"]?.objectValue?.keys, ["goalQuantity"])
     }
 
+    func testEchoedCredentialsAreFoundWithoutCopyingAndScrubbedValueByValue() throws {
+        let redactor = Redactor([Secret("2468"), Secret("key-canary")])
+        XCTAssertFalse(redactor.occurs(in: Array(#"{"goalQuantity":75,"name":"Docs"}"#.utf8)))
+        XCTAssertTrue(redactor.occurs(in: Array(#"{"note":"sent key-canary"}"#.utf8)))
+        let job = try json(#"{"goalQuantity":2468,"note":"pin 2468","key-canary":1}"#)
+        // A secret of digits inside a number: the number becomes the redaction string, never broken JSON.
+        XCTAssertEqual(text(RawAnswers.scrubbed(job, redactor)), #"{"goalQuantity":"[redacted]","note":"pin [redacted]","[redacted]":1}"#)
+    }
+
     func testBigChangeCustomFieldsAreReadFromNestedDefinitions() throws {
         let body = #"{"id":1001,"customFields":[{"definition":{"id":7,"caption":"Colour"},"value":"blue"},{"definitionId":8,"value":null},{"value":"no key"}]}"#
         let job = try XCTUnwrap(Normalizer.job(from: try json(body), vendorJobID: "1001", mapping: try mapping("bigchange")))

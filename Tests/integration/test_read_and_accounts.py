@@ -115,6 +115,20 @@ def test_raw_never_shows_a_secret_the_vendor_echoes(gw, sandbox):
     assert body["note"] == "called with [redacted]" and body["escaped"] == "[redacted]" and "[redacted]" in body
 
 
+def test_a_job_never_shows_a_credential_the_vendor_echoes(gw, sandbox):
+    # Without raw too: vendorData passes through what the vendor sent, and a vendor that echoes the key it was
+    # sent must not hand it to the caller. Escaped or not, the answer stays valid JSON.
+    key = sandbox.env["LILT_API_KEY"]
+    echoed = json.dumps({"id": 241, "name": "echo", "note": "called with " + key})
+    echoed = echoed[:-1] + ', "escaped": "' + key.replace("-", "\\u002d") + '"}'
+    for method, body in (("GET", None), ("PATCH", {"name": "echo"})):
+        sandbox.fault("lilt", method="GET" if method == "GET" else "PUT", times=1, status=200, body=echoed)
+        status, _, job = call(gw, method, "/jobs/lilt:241", body)
+        assert status == 200, job
+        assert key not in json.dumps(job, ensure_ascii=False)
+        assert job["vendorData"]["note"] == "called with [redacted]" and job["vendorData"]["escaped"] == "[redacted]"
+
+
 # ---------------------------------------------------------------- accounts
 
 def account_mappings(tmp_path, **changes):

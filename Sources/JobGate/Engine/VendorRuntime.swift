@@ -12,6 +12,9 @@ final class VendorRuntime: Sendable {
     let tokens: TokenCache?
     let rateLimiter: RateLimiter?
     let breaker: CircuitBreaker
+    /// The credentials this vendor (account) is sent: a vendor that echoes one back in a job must not hand
+    /// it to the caller through `vendorData`.
+    let echoRedactor: Redactor
     private let callsInProgress = Atomic<Int>(0)
 
     init(mapping: VendorMapping, defaultTimeout: Double) {
@@ -22,6 +25,7 @@ final class VendorRuntime: Sendable {
             tokens = nil
         }
         rateLimiter = RateLimiter(mapping.rateLimits)
+        echoRedactor = Redactor(mapping.secrets)
         // A probe's lease outlasts its whole call (retries share the call's timeout), token fetch included.
         breaker = CircuitBreaker(mapping.circuitBreaker, lease: .seconds(2 * (mapping.timeoutSeconds ?? defaultTimeout) + 1))
     }

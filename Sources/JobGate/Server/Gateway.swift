@@ -119,7 +119,11 @@ final class Gateway: HTTPHandler {
     }
 
     static func json(_ status: Int, _ body: JSONValue) -> HTTPResponse {
-        HTTPResponse(status: status, headers: jsonContentType, body: JSON.serialize(body))
+        json(status, bytes: JSON.serialize(body))
+    }
+
+    static func json(_ status: Int, bytes: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: jsonContentType, body: bytes)
     }
 
     /// Shared, so a response does not allocate its one header.

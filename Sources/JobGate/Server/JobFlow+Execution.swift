@@ -73,7 +73,13 @@ extension JobFlow {
                     .response(instance: instance(request), requestID: responder.requestID)
             }
         }
-        guard prepared.wantsRaw else { return Gateway.json(200, job) }
+        guard prepared.wantsRaw else {
+            // Scrubbed value by value (a secret of digits must not break a number), and only when the cheap
+            // byte search found one of the credentials this vendor was sent.
+            let bytes = JSON.serialize(job)
+            guard prepared.runtime.echoRedactor.occurs(in: bytes) else { return Gateway.json(200, bytes: bytes) }
+            return Gateway.json(200, RawAnswers.scrubbed(job, prepared.runtime.echoRedactor))
+        }
         let redactor = state.redactor.adding(outcome.tokensUsed)
         return Gateway.json(200, RawAnswers.adding(to: job, outcome.steps.compactMap(\.rawAnswer), redactor: redactor))
     }

@@ -48,6 +48,23 @@ public struct Redactor: Sendable {
         return scrubbed == bytes ? text : String(decoding: scrubbed, as: UTF8.self)
     }
 
+    /// Whether any secret occurs in `bytes`: a scan without copying, for output that is scrubbed only when
+    /// it needs to be.
+    public func occurs(in bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { haystack in
+            secrets.contains { secret in
+                guard let first = secret.first, haystack.count >= secret.count else { return false }
+                var index = 0
+                let last = haystack.count - secret.count
+                while index <= last {
+                    if haystack[index] == first, haystack[index..<index + secret.count].elementsEqual(secret) { return true }
+                    index += 1
+                }
+                return false
+            }
+        }
+    }
+
     public func scrub(_ bytes: [UInt8]) -> [UInt8] {
         var result = bytes
         for secret in secrets {

@@ -45,7 +45,7 @@ public enum RawAnswers {
 
     /// Scrubbed after parsing, not before: a secret the vendor wrote with JSON escapes (`\/`, `\u0041`)
     /// is only recognisable once decoded.
-    static func scrubbed(_ value: JSONValue, _ redactor: Redactor) -> JSONValue {
+    public static func scrubbed(_ value: JSONValue, _ redactor: Redactor) -> JSONValue {
         switch value {
         case .null, .bool:
             return value
