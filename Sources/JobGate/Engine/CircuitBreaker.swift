@@ -114,6 +114,8 @@ final class CircuitBreaker: Sendable {
     }
 
     func release(_ ticket: CircuitBreakerStateMachine.Ticket) {
+        // Only a probe's ticket holds anything; every other request's release is a no-op, lock-free.
+        guard ticket.probe != nil else { return }
         let now = MonotonicInstant.now
         machine.withLock { $0.release(ticket, now: now) }
     }

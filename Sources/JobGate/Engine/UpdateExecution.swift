@@ -88,7 +88,10 @@ final class UpdateExecution {
             inFlight = nil
             let now = MonotonicInstant.now
             switch result {
-            case .success(let response): perform(machine.callAnswered(response, now: now, epochSeconds: epochSeconds()))
+            case .success(let response):
+                // The wall clock matters only to a Retry-After written as a date, which a success never carries.
+                let wall = (200..<300).contains(response.status) ? 0 : epochSeconds()
+                perform(machine.callAnswered(response, now: now, epochSeconds: wall))
             case .failure(let failure): perform(machine.callFailed(failure, now: now))
             }
         }

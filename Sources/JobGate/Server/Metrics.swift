@@ -92,24 +92,27 @@ struct VendorAccount: Hashable, Comparable {
 /// building per request).
 struct LabelPair: Hashable, Comparable {
     let first: VendorAccount
-    let second: String
+    /// A label value, or empty for a status, which is kept as the number until the exposition writes it.
+    let text: String
     /// Statuses sort as numbers, not as text.
     let order: Int
 
     init(_ first: VendorAccount, status: Int) {
         self.first = first
-        self.second = String(status)
+        self.text = ""
         self.order = status
     }
 
     init(_ first: VendorAccount, _ second: String) {
         self.first = first
-        self.second = second
+        self.text = second
         self.order = 0
     }
 
+    var second: String { text.isEmpty ? String(order) : text }
+
     static func < (lhs: LabelPair, rhs: LabelPair) -> Bool {
-        (lhs.first, lhs.order, lhs.second) < (rhs.first, rhs.order, rhs.second)
+        (lhs.first, lhs.order, lhs.text) < (rhs.first, rhs.order, rhs.text)
     }
 }
 
