@@ -1,7 +1,9 @@
 import JobGateJSON
 
 /// One upstream call, fully decided except for credentials (added when it is sent, so a plan is safe to show).
-public struct PlannedCall: Sendable {
+/// A class, not a struct: the execution hands its calls around several times per request, and copying half a
+/// dozen reference-counted members each time cost more than the one reference.
+public final class PlannedCall: Sendable {
     public let name: String
     public let method: String
     public let url: String
@@ -14,6 +16,19 @@ public struct PlannedCall: Sendable {
     public let mergesWithRead: Bool
     /// The patch fields this call applies.
     let carriedFields: [PatchField]
+
+    init(name: String, method: String, url: String, headers: [(name: String, value: String)], body: JSONValue?,
+         idempotent: Bool, purpose: Purpose, mergesWithRead: Bool, carriedFields: [PatchField]) {
+        self.name = name
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.idempotent = idempotent
+        self.purpose = purpose
+        self.mergesWithRead = mergesWithRead
+        self.carriedFields = carriedFields
+    }
     /// The patch fields this call applies, as named in `errors`.
     public var fields: [String] { carriedFields.map(\.description) }
 
