@@ -41,7 +41,7 @@ final class LiltSimulator: VendorSimulator {
     private func authorized(_ request: SimulatedRequest) -> Bool {
         if request.query["key"] == Self.apiKey { return true }
         guard let header = request.headers["authorization"], header.hasPrefix("Basic "),
-              let decoded = base64Decoded(header.dropFirst(6)) else { return false }
+              let decoded = Base64.decode(header.dropFirst(6).utf8) else { return false }
         return String(decoding: decoded, as: UTF8.self) == "\(Self.apiKey):\(Self.apiKey)"
     }
 

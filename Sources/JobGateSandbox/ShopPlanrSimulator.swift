@@ -191,7 +191,7 @@ struct ShopPlanrSessions {
         payload["iat"] = .number(JSONNumber(now))
         payload["exp"] = .number(JSONNumber(now + Int64(lifetime.seconds)))
         let signature = (0..<64).map { _ in UInt8.random(in: 0...255) }
-        let token = [JSON.serialize(["alg": "ES256"]), JSON.serialize(.object(payload)), signature].map(base64URLEncoded).joined(separator: ".")
+        let token = [JSON.serialize(["alg": "ES256"]), JSON.serialize(.object(payload)), signature].map { Base64.encode($0, urlSafe: true) }.joined(separator: ".")
         expiries[token] = now + Int64(lifetime.seconds)
         return token
     }

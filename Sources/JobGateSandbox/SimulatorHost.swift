@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JobGateCore
 import JobGateHTTP
 import JobGateJSON
@@ -288,43 +285,7 @@ struct FixedWindow {
     }
 }
 
-func epochSecondsNow() -> Int64 { Int64(time(nil)) }
+func epochSecondsNow() -> Int64 { Int64(epochSeconds()) }
 
 /// Now as JavaScript's toISOString writes it (the vendors' own timestamps).
 func rfc3339Now() -> String { RFC3339.format(epochSeconds: epochSeconds(), alwaysMilliseconds: true) }
-
-/// Base64url without padding (RFC 4648 §5), as JWTs use it.
-func base64URLEncoded(_ bytes: [UInt8]) -> String {
-    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-    var output: [UInt8] = []
-    output.reserveCapacity((bytes.count * 4 + 2) / 3)
-    var index = 0
-    while index < bytes.count {
-        let chunk = bytes[index..<min(index + 3, bytes.count)]
-        let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * UInt32($1.offset)) }
-        for position in 0...chunk.count { output.append(alphabet[Int(value >> (18 - 6 * UInt32(position)) & 0x3F)]) }
-        index += 3
-    }
-    return String(decoding: output, as: UTF8.self)
-}
-
-/// Decodes standard base64; nil on malformed input.
-func base64Decoded(_ text: Substring) -> [UInt8]? {
-    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    var lookup = [UInt8](repeating: 0xFF, count: 256)
-    for (index, byte) in alphabet.enumerated() { lookup[Int(byte)] = UInt8(index) }
-    let bytes = Array(text.utf8).filter { $0 != 0x3D }
-    var output: [UInt8] = []
-    var buffer: UInt32 = 0, bits = 0
-    for byte in bytes {
-        let value = lookup[Int(byte)]
-        guard value != 0xFF else { return nil }
-        buffer = buffer << 6 | UInt32(value)
-        bits += 6
-        if bits >= 8 {
-            bits -= 8
-            output.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
-        }
-    }
-    return output
-}

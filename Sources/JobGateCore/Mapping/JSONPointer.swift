@@ -16,7 +16,12 @@ public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        tokens.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
+        tokens.map { "/" + Self.escaped($0) }.joined()
+    }
+
+    /// One reference token as a pointer writes it (RFC 6901: `~` as `~0`, `/` as `~1`).
+    public static func escaped(_ token: String) -> String {
+        token.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 
     public var lastToken: String? { tokens.last }

@@ -36,9 +36,7 @@ extension MappingReader {
                     report("\(here)/keyFrom/\(index)", "must be a JSON pointer such as \"/definition/id\"")
                 }
             }
-            if keyFrom.isEmpty, let own = JSONPointer("/" + keyName.replacing("~", with: "~0").replacing("/", with: "~1")) {
-                keyFrom = [own]
-            }
+            if keyFrom.isEmpty { keyFrom = [JSONPointer(tokens: [keyName])] }
             fields[field] = FieldMapping(
                 to: to, from: pointer(spec, "from", at: here) ?? to, format: format == .plain && field.kind == .dateTime ? .rfc3339 : format,
                 keyName: keyName, keyFrom: keyFrom, valueName: string(spec, "valueName", at: here) ?? "value",

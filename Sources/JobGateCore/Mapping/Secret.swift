@@ -51,36 +51,18 @@ public struct Redactor: Sendable {
     /// Whether any secret occurs in `bytes`: a scan without copying, for output that is scrubbed only when
     /// it needs to be.
     public func occurs(in bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { haystack in
-            secrets.contains { secret in
-                guard let first = secret.first, haystack.count >= secret.count else { return false }
-                var index = 0
-                let last = haystack.count - secret.count
-                while index <= last {
-                    if haystack[index] == first, haystack[index..<index + secret.count].elementsEqual(secret) { return true }
-                    index += 1
-                }
-                return false
-            }
-        }
+        secrets.contains { Self.firstMatch(of: $0, in: bytes, from: 0) != nil }
     }
 
     public func scrub(_ bytes: [UInt8]) -> [UInt8] {
         var result = bytes
         for secret in secrets {
-            guard let first = secret.first, result.count >= secret.count else { continue }
             var output: [UInt8] = []
             var copied = 0
-            var index = 0
-            while index <= result.count - secret.count {
-                if result[index] == first && result[index..<index + secret.count].elementsEqual(secret) {
-                    output.append(contentsOf: result[copied..<index])
-                    output.append(contentsOf: Secret.redacted.utf8)
-                    index += secret.count
-                    copied = index
-                } else {
-                    index += 1
-                }
+            while let match = Self.firstMatch(of: secret, in: result, from: copied) {
+                output.append(contentsOf: result[copied..<match])
+                output.append(contentsOf: Secret.redacted.utf8)
+                copied = match + secret.count
             }
             if copied > 0 {
                 output.append(contentsOf: result[copied...])
@@ -88,5 +70,16 @@ public struct Redactor: Sendable {
             }
         }
         return result
+    }
+
+    /// Where `secret` next starts in `bytes` at or after `start`; the first byte is compared before the rest.
+    private static func firstMatch(of secret: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
+        guard let first = secret.first, bytes.count >= secret.count else { return nil }
+        var index = start
+        while index <= bytes.count - secret.count {
+            if bytes[index] == first && bytes[index..<index + secret.count].elementsEqual(secret) { return index }
+            index += 1
+        }
+        return nil
     }
 }

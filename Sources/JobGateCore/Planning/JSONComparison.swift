@@ -16,7 +16,7 @@ enum JSONComparison {
         case (.object(let expectedObject), .object(let actualObject)):
             var found: [Difference] = []
             for (key, value) in expectedObject {
-                let here = pointer + "/" + escaped(key)
+                let here = pointer + "/" + JSONPointer.escaped(key)
                 if let other = actualObject[key] {
                     found += differences(expected: value, actual: other, at: here, membersGiven: membersGiven)
                 } else {
@@ -25,7 +25,7 @@ enum JSONComparison {
             }
             if !membersGiven {
                 for (key, value) in actualObject where expectedObject[key] == nil {
-                    found.append(Difference(pointer: pointer + "/" + escaped(key), expected: nil, actual: value))
+                    found.append(Difference(pointer: pointer + "/" + JSONPointer.escaped(key), expected: nil, actual: value))
                 }
             }
             return found
@@ -47,9 +47,5 @@ enum JSONComparison {
         guard let value else { return "absent" }
         let text = String(decoding: JSON.serialize(value), as: UTF8.self)
         return text.count > 200 ? String(text.prefix(200)) + "…" : text
-    }
-
-    static func escaped(_ token: String) -> String {
-        token.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 }
