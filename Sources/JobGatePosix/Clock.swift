@@ -74,7 +74,8 @@ public struct Interval: Comparable, Hashable, Sendable {
 
     public static func < (lhs: Interval, rhs: Interval) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
     public static func + (lhs: Interval, rhs: Interval) -> Interval {
-        Interval(nanoseconds: lhs.nanoseconds.addingReportingOverflow(rhs.nanoseconds).overflow ? .max : lhs.nanoseconds + rhs.nanoseconds)
+        let (sum, overflow) = lhs.nanoseconds.addingReportingOverflow(rhs.nanoseconds)
+        return Interval(nanoseconds: overflow ? .max : sum)
     }
     public static func - (lhs: Interval, rhs: Interval) -> Interval { Interval(nanoseconds: lhs.nanoseconds - rhs.nanoseconds) }
     public static func * (lhs: Interval, rhs: Int) -> Interval { Interval(nanoseconds: lhs.nanoseconds.multipliedClamped(by: Int64(rhs))) }
