@@ -31,12 +31,15 @@ final class Transfer {
 
     /// `closeSocketContext` is the client, told of every socket curl closes (see `UpstreamClient.watch`);
     /// `shareHandle` keeps TLS sessions across its connections; `idleReuseSeconds`: a pooled connection idle
-    /// this long or longer is not reused.
-    func configure(closeSocketContext: UnsafeMutableRawPointer, shareHandle: UnsafeMutableRawPointer, idleReuseSeconds: Int) {
+    /// this long or longer is not reused; `proxy` ("" for none) and `noProxy`: see `ProxyEnvironment`.
+    func configure(closeSocketContext: UnsafeMutableRawPointer, shareHandle: UnsafeMutableRawPointer, idleReuseSeconds: Int,
+                   proxy: String, noProxy: String) {
         let options = request.options
         let me = Unmanaged.passUnretained(self).toOpaque()
         jg_easy_setopt_pointer(easy, CURLOPT_PRIVATE, UnsafeRawPointer(bitPattern: UInt(id)))
         request.url.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+        proxy.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_PROXY, $0) }
+        noProxy.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_NOPROXY, $0) }
         // Safety rails the HARDENING notes ask for: no redirects followed, no signals, verified TLS,
         // only the protocols the vendor was configured with, nothing verbose that could print secrets.
         jg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)

@@ -30,9 +30,12 @@ public final class UpstreamClient {
     /// libcurl's global state must be set up once, before any thread uses it.
     public static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    public init(loop: EventLoop, maxCachedConnections: Int = 256) {
+    private let proxies: ProxyEnvironment
+
+    public init(loop: EventLoop, proxies: ProxyEnvironment = .none, maxCachedConnections: Int = 256) {
         _ = Self.globalInit
         self.loop = loop
+        self.proxies = proxies
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         self.multi = multi
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -73,9 +76,8 @@ public final class UpstreamClient {
         let id = nextID
         nextID += 1
         let url = request.url.utf8
-        let isAllowedScheme = asciiCaseInsensitiveEquals(url.prefix(8), "https://")
-            || request.options.allowPlainHTTP && asciiCaseInsensitiveEquals(url.prefix(7), "http://")
-        guard isAllowedScheme else {
+        let isHTTPS = asciiCaseInsensitiveEquals(url.prefix(8), "https://")
+        guard isHTTPS || request.options.allowPlainHTTP && asciiCaseInsensitiveEquals(url.prefix(7), "http://") else {
             loop.schedule(after: .zero) { completion(.failure(.protocolNotAllowed)) }
             return UpstreamCallID(value: id)
         }
@@ -86,7 +88,8 @@ public final class UpstreamClient {
         }
         let transfer = Transfer(id: id, easy: easy, request: request, completion: completion)
         transfer.configure(closeSocketContext: Unmanaged.passUnretained(self).toOpaque(), shareHandle: tlsSessions.handle,
-                           idleReuseSeconds: idleReuseSeconds(for: request))
+                           idleReuseSeconds: idleReuseSeconds(for: request), proxy: proxies.proxy(forHTTPS: isHTTPS),
+                           noProxy: proxies.exceptions)
         transfers[id] = transfer
         if curl_multi_add_handle(multi, easy) != CURLM_OK {
             transfers[id] = nil

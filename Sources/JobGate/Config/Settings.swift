@@ -1,6 +1,7 @@
 import JobGateHTTP
 import JobGateCore
 import JobGatePosix
+import JobGateUpstream
 
 /// Runtime settings: a flag beats the environment, which beats the default (CONTRACT.md §1).
 public struct Settings: Sendable {
@@ -24,6 +25,8 @@ public struct Settings: Sendable {
     public var headerTimeoutSeconds: Double
     public var bodyTimeoutSeconds: Double
     public var idleTimeoutSeconds: Double
+    /// The standard proxy variables (`https_proxy`, `no_proxy`, …), read once at start.
+    public var upstreamProxies: ProxyEnvironment
 
     /// One row per setting: flag, environment variable, default; `jobgate --help` prints these rows.
     struct Option {
@@ -103,7 +106,8 @@ public struct Settings: Sendable {
             drainTimeoutSeconds: try number("drainTimeout", minimum: 0),
             headerTimeoutSeconds: try number("headerTimeout", minimum: 0.1),
             bodyTimeoutSeconds: try number("bodyTimeout", minimum: 0.1),
-            idleTimeoutSeconds: try number("idleTimeout", minimum: 0.1)
+            idleTimeoutSeconds: try number("idleTimeout", minimum: 0.1),
+            upstreamProxies: ProxyEnvironment(environment)
         )
     }
 }

@@ -14,7 +14,7 @@ final class Gateway: HTTPHandler {
     private let metrics: Metrics
     /// Created on first use: libcurl's and OpenSSL's start-up cost (and resident pages) is paid only by a
     /// gateway that actually calls a vendor.
-    private lazy var client = UpstreamClient(loop: loop)
+    private lazy var client = UpstreamClient(loop: loop, proxies: store.current.settings.upstreamProxies)
 
     init(loop: EventLoop, store: StateStore, log: Log, metrics: MetricsRegistry) {
         self.loop = loop
