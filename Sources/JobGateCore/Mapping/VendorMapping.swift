@@ -81,6 +81,7 @@ public final class VendorMapping: Sendable {
         self.examples = examples
         self.account = account
         self.accounts = accounts
+        self.jobReading = JobReading(fields: fields, vendorFields: vendorFields, response: response)
     }
 
     /// This mapping calling with another credential set; fields, calls, limits and examples are shared.
@@ -96,6 +97,8 @@ public final class VendorMapping: Sendable {
 
     /// Plain http only for a base URL configured as http (local simulators); decided once, read per call.
     public let allowPlainHTTP: Bool
+    /// What the normalizer reads from a vendor's job, worked out once rather than per answer.
+    let jobReading: JobReading
     public var isConfigured: Bool { missingConfiguration.isEmpty }
 
     public func vendorField(_ name: String) -> VendorFieldMapping? {

@@ -12,48 +12,55 @@ public protocol VendorAnswer {
 public enum Normalizer {
     /// The canonical Job from a vendor's job representation; nil when the body does not hold one.
     public static func job(from body: JSONValue, vendorJobID: String, mapping: VendorMapping) -> JSONValue? {
-        guard let jobValue = mapping.response.job.value(in: body), jobValue.objectValue != nil else { return nil }
-        // What is not mapped goes to vendorData. Top-level members a mapping reads are only noted (removing
-        // them from a copy would copy and shift the whole object); deeper ones are removed from `rest`.
-        var rest = jobValue
-        var consumed: [String] = []
-        func consume(_ pointer: JSONPointer) {
-            if pointer.tokens.count == 1 { consumed.append(pointer.tokens[0]) } else { pointer.remove(from: &rest) }
-        }
+        guard let jobValue = mapping.response.job.value(in: body), let object = jobValue.objectValue else { return nil }
+        let reading = mapping.jobReading
         // Keys below are fixed and distinct (id, vendor, canonical field names, timestamps, vendorData).
         var job = JSONObject(reservingCapacity: 16)
         var id = vendorJobID
         if let pointer = mapping.response.id, let value = pointer.value(in: jobValue) {
             id = value.stringValue ?? value.numberValue?.literal ?? vendorJobID
-            consume(pointer)
         }
         job.appendUnchecked("id", .string(mapping.vendor + ":" + id))
         job.appendUnchecked("vendor", .string(mapping.vendor))
         job.appendUnchecked("vendorJobId", .string(id))
-        for field in CanonicalField.allCases {
-            guard let spec = mapping.fields[field], let value = spec.from.value(in: jobValue) else { continue }
+        for (field, spec) in reading.fields {
+            guard let value = spec.from.value(in: jobValue) else { continue }
             job.appendUnchecked(field.rawValue, canonicalValue(value, spec))
-            consume(spec.from)
         }
         func copyTimestamp(_ key: String, _ stamp: (pointer: JSONPointer, format: FieldMapping.Format)?) {
             guard let stamp, let value = stamp.pointer.value(in: jobValue) else { return }
             if let text = timestamp(value, stamp.format) { job.appendUnchecked(key, .string(text)) }
-            consume(stamp.pointer)
         }
         copyTimestamp("createdAt", mapping.response.createdAt)
         copyTimestamp("updatedAt", mapping.response.updatedAt)
         // vendorData speaks the names callers use in vendorFields, so what they send is what they read.
-        var vendorData = JSONObject()
+        var vendorData = JSONObject(reservingCapacity: object.count)
+        var vendorNamesRead: [String] = []
         for (name, spec) in mapping.vendorFields {
             guard let value = spec.from.value(in: jobValue) else { continue }
-            vendorData[name] = vendorFieldValue(value, spec)
-            consume(spec.from)
+            vendorData.appendUnchecked(name, vendorFieldValue(value, spec))
+            vendorNamesRead.append(name)
         }
-        for (key, value) in rest.objectValue ?? JSONObject() where !consumed.contains(key) && vendorData[key] == nil {
-            vendorData[key] = value
+        // What the mapping does not read goes to vendorData too; members it reads deeper down are removed from
+        // a copy (rare), members it reads whole are skipped (removing them would copy and shift the object).
+        var rest = object
+        if !reading.nestedPointers.isEmpty {
+            var restValue = jobValue
+            for pointer in reading.nestedPointers { pointer.remove(from: &restValue) }
+            rest = restValue.objectValue ?? object
+        }
+        for (key, value) in rest where !reading.topLevelKeys.contains(where: { sameText($0, key) })
+            && !vendorNamesRead.contains(where: { sameText($0, key) }) {
+            vendorData.appendUnchecked(key, value)
         }
         job.appendUnchecked("vendorData", .object(vendorData))
         return .object(job)
+    }
+
+    /// String equality that rejects different lengths first: most keys compared here differ in length, and
+    /// `==` on two distinct string objects takes the slow general path.
+    private static func sameText(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a == b
     }
 
     static func canonicalValue(_ value: JSONValue, _ spec: FieldMapping) -> JSONValue {
@@ -250,5 +257,26 @@ extension Normalizer {
         let monthText = month + 1 < 10 ? "0\(month + 1)" : "\(month + 1)"
         guard let date = RFC3339.parse("\(parts[3])-\(monthText)-\(parts[1])T\(parts[4])Z") else { return nil }
         return max(0, Int(date - now))
+    }
+}
+
+/// What the normalizer reads from a vendor's job, from the mapping: the canonical fields in contract order, and
+/// the members it reads (so the rest can go to vendorData) split into top-level keys and deeper pointers.
+struct JobReading: Sendable {
+    let fields: [(field: CanonicalField, spec: FieldMapping)]
+    let topLevelKeys: [String]
+    let nestedPointers: [JSONPointer]
+
+    init(fields: [CanonicalField: FieldMapping], vendorFields: [(name: String, mapping: VendorFieldMapping)],
+         response: ResponseMapping) {
+        self.fields = CanonicalField.allCases.compactMap { field in fields[field].map { (field, $0) } }
+        let pointers = [response.id, response.createdAt?.pointer, response.updatedAt?.pointer].compactMap { $0 }
+            + self.fields.map(\.spec.from) + vendorFields.map(\.mapping.from)
+        var topLevelKeys: [String] = []
+        for pointer in pointers where pointer.tokens.count == 1 && !topLevelKeys.contains(pointer.tokens[0]) {
+            topLevelKeys.append(pointer.tokens[0])
+        }
+        self.topLevelKeys = topLevelKeys
+        nestedPointers = pointers.filter { $0.tokens.count > 1 }
     }
 }
