@@ -43,19 +43,30 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The first value of `name` (case-insensitive).
     public subscript(name: String) -> String? {
-        let key = asciiLowercased(name)
-        for field in fields where field.name == key { return field.value }
+        let key = Self.key(name)
+        for field in fields where Self.sameName(field.name, key) { return field.value }
         return nil
     }
 
     public func values(_ name: String) -> [String] {
-        let key = asciiLowercased(name)
-        return fields.filter { $0.name == key }.map(\.value)
+        let key = Self.key(name)
+        return fields.filter { Self.sameName($0.name, key) }.map(\.value)
     }
 
     public func count(of name: String) -> Int {
-        let key = asciiLowercased(name)
-        return fields.reduce(0) { $0 + ($1.name == key ? 1 : 0) }
+        let key = Self.key(name)
+        return fields.reduce(0) { $0 + (Self.sameName($1.name, key) ? 1 : 0) }
+    }
+
+    /// Callers mostly ask with lower-case names already; those are used as they are.
+    private static func key(_ name: String) -> String {
+        name.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? asciiLowercased(name) : name
+    }
+
+    /// Lengths first: a request's few fields mostly differ in length from the one asked for, and `==` on two
+    /// distinct strings takes the general comparison path.
+    private static func sameName(_ stored: String, _ key: String) -> Bool {
+        stored.utf8.count == key.utf8.count && stored == key
     }
 
     public var count: Int { fields.count }
@@ -69,7 +80,9 @@ public struct HTTPHeaders: Sendable, Sequence {
 public struct HTTPRequest: Sendable {
     public var method: String
     /// The raw request-target, always origin-form (starts with "/").
-    public var target: String
+    public var target: String { didSet { queryMark = Self.queryMark(in: target) } }
+    /// Where the target's "?" is: looked for once, as the router and the flags each ask for path and query.
+    private var queryMark: String.Index?
     public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var body: [UInt8]
@@ -80,6 +93,7 @@ public struct HTTPRequest: Sendable {
                 headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], keepAlive: Bool = true) {
         self.method = method
         self.target = target
+        self.queryMark = Self.queryMark(in: target)
         self.version = version
         self.headers = headers
         self.body = body
@@ -88,14 +102,21 @@ public struct HTTPRequest: Sendable {
 
     /// The target's path, before any "?".
     public var path: Substring {
-        if let q = target.utf8.firstIndex(of: 0x3F) { return target[..<q] }
+        if let queryMark { return target[..<queryMark] }
         return target[...]
     }
 
     /// The target's query string without the "?", if any.
     public var query: Substring? {
-        guard let q = target.utf8.firstIndex(of: 0x3F) else { return nil }
-        return target[target.utf8.index(after: q)...]
+        guard let queryMark else { return nil }
+        return target[target.utf8.index(after: queryMark)...]
+    }
+
+    private static func queryMark(in target: String) -> String.Index? {
+        let utf8 = target.utf8
+        let offset = utf8.withContiguousStorageIfAvailable { $0.firstIndex(of: 0x3F) }
+            ?? utf8.firstIndex(of: 0x3F).map { utf8.distance(from: utf8.startIndex, to: $0) }
+        return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
     }
 }
 
