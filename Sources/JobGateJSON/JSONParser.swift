@@ -139,19 +139,20 @@ struct JSONScanner {
         try enter()
         defer { depth -= 1 }
         index += 1
-        // Vendor job objects run to a dozen members: growing 1, 2, 4, 8, 16 would cost five allocations.
-        var object = JSONObject(reservingCapacity: 8)
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == 0x7D {
+            index += 1
+            return .object(JSONObject())
+        }
+        // The document's own object is the job, whose dozen or more members would otherwise grow the storage
+        // 1, 2, 4, 8, 16; nested objects are mostly small.
+        var object = JSONObject(reservingCapacity: depth == 1 ? 16 : 4)
         var seen = Set<String>()
         var allKeysASCII = true
         let fingerprintBase = keyFingerprints.count
         // Room for a job's members and a nested object's, without growing from one.
         if fingerprintBase == 0 { keyFingerprints.reserveCapacity(32) }
         defer { keyFingerprints.removeLast(keyFingerprints.count - fingerprintBase) }
-        skipWhitespace()
-        if index < bytes.count && bytes[index] == 0x7D {
-            index += 1
-            return .object(object)
-        }
         while true {
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
