@@ -78,6 +78,9 @@ struct JSONScanner {
     private let limits: JSONLimits
     private var index = 0
     private var depth = 0
+    /// Fingerprints of the keys of the objects being read, the innermost object's last: one array serves the
+    /// whole document rather than one per object.
+    private var keyFingerprints: [UInt64] = []
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
         self.bytes = bytes
@@ -109,7 +112,7 @@ struct JSONScanner {
         switch bytes[index] {
         case 0x7B: return try parseObject()
         case 0x5B: return try parseArray()
-        case 0x22: return .string(try parseString())
+        case 0x22: return .string(try parseString { text, _, _ in text })
         case 0x74: try expect("true"); return .bool(true)
         case 0x66: try expect("false"); return .bool(false)
         case 0x6E: try expect("null"); return .null
@@ -136,28 +139,43 @@ struct JSONScanner {
         try enter()
         defer { depth -= 1 }
         index += 1
-        // Vendor job objects run to a dozen members: growing 1, 2, 4, 8, 16 would cost five allocations.
-        var object = JSONObject(reservingCapacity: 8)
-        var seen = Set<String>()
         skipWhitespace()
         if index < bytes.count && bytes[index] == 0x7D {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        // The document's own object is the job, whose dozen or more members would otherwise grow the storage
+        // 1, 2, 4, 8, 16; nested objects are mostly small.
+        var object = JSONObject(reservingCapacity: depth == 1 ? 16 : 4)
+        var seen = Set<String>()
+        var allKeysASCII = true
+        let fingerprintBase = keyFingerprints.count
+        // Room for a job's members and a nested object's, without growing from one.
+        if fingerprintBase == 0 { keyFingerprints.reserveCapacity(32) }
+        defer { keyFingerprints.removeLast(keyFingerprints.count - fingerprintBase) }
         while true {
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             guard bytes[index] == 0x22 else { throw JSONParseError(.unexpectedByte, at: index) }
             let keyOffset = index
-            let key = try parseString()
+            let (key, fingerprint) = try parseString { text, bytes, isASCII in
+                (text, isASCII ? Self.fingerprint(bytes) : nil)
+            }
             // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused.
-            // Small objects are checked by a scan, larger ones through a set.
+            // Small objects are checked by a scan, larger ones through a set, whose seeded hashing no crafted
+            // run of keys can degrade. The scan compares strings only where the key fingerprints match; but
+            // strings are equal when canonically equivalent ("K" and the Kelvin sign), which bytes do not show,
+            // so once a key is not ASCII every key is compared in full.
             let duplicate: Bool
-            if object.count < 16 {
-                duplicate = object.containsKey(key)
-            } else {
+            if object.count >= 16 {
                 if seen.isEmpty { seen = Set(object.keys) }
                 duplicate = !seen.insert(key).inserted
+            } else if let fingerprint, allKeysASCII {
+                duplicate = keyFingerprints[fingerprintBase...].contains(fingerprint) && object.containsKey(key)
+                keyFingerprints.append(fingerprint)
+            } else {
+                allKeysASCII = false
+                duplicate = object.containsKey(key)
             }
             if duplicate { throw JSONParseError(.duplicateKey, at: keyOffset, note: key) }
             skipWhitespace()
@@ -176,6 +194,20 @@ struct JSONScanner {
         }
     }
 
+    /// A hash of a key's bytes as unescaped, so equal keys always have equal fingerprints. Long keys are
+    /// hashed by their length and first and last eight bytes only: keys differing only in between end up
+    /// compared as strings, which the small-object limit bounds.
+    private static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard bytes.count >= 8, let base = bytes.baseAddress else {
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325 // FNV-1a
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            return hash
+        }
+        let first = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)
+        let last = UnsafeRawPointer(base + bytes.count - 8).loadUnaligned(as: UInt64.self)
+        return (first &* 0x9E37_79B9_7F4A_7C15) ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(bytes.count)
+    }
+
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
@@ -186,6 +218,8 @@ struct JSONScanner {
             index += 1
             return .array(array)
         }
+        // Vendor arrays (labels, components) are mostly short: growing 1, 2, 4 would cost three allocations.
+        array.reserveCapacity(4)
         while true {
             skipWhitespace()
             array.append(try parseValue())
@@ -205,9 +239,12 @@ struct JSONScanner {
         let start = index
         let end = try scanNumberEnd()
         index = end
-        let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-        // Grammar-valid but beyond a double (1e999999) cannot be represented anywhere downstream.
-        if let value = Double(literal), !value.isFinite { throw JSONParseError(.numberOverflow, at: start) }
+        let literalBytes = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        let literal = String(decoding: literalBytes, as: UTF8.self)
+        // Grammar-valid but beyond a double (1e999999) cannot be represented anywhere downstream. Only an
+        // exponent or more than 308 digits can get there, so the costly conversion is left to those.
+        let mayOverflow = literalBytes.count > 308 || literalBytes.contains { $0 == 0x65 || $0 == 0x45 }
+        if mayOverflow, let value = Double(literal), !value.isFinite { throw JSONParseError(.numberOverflow, at: start) }
         return JSONNumber(unchecked: literal)
     }
 
@@ -239,44 +276,61 @@ struct JSONScanner {
 
     // MARK: Strings
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    /// Reads the string at `index`; `result` gets its text, the bytes it was made from (unescaped), which a
+    /// key also fingerprints, and whether those are known to be all ASCII.
+    @inline(__always)
+    private mutating func parseString<Result>(
+        _ result: (String, UnsafeBufferPointer<UInt8>, _ isASCII: Bool) -> Result
+    ) throws(JSONParseError) -> Result {
         index += 1
         let start = index
-        // Fast path: no escapes; validate UTF-8 in place and decode once.
+        var isASCII = true
+        // Fast path: no escapes, so the text is the input bytes, validated here as they are scanned.
         while index < bytes.count {
+            if index + 8 <= bytes.count, let base = bytes.baseAddress {
+                let word = ByteWord(loadingFrom: base + index)
+                let flags = word.nonASCII | word.below(0x20) | word.equal(0x22) | word.equal(0x5C)
+                if flags == 0 {
+                    index += 8
+                    continue
+                }
+                index += ByteWord.offsetOfFirst(flags)
+            }
             let byte = bytes[index]
-            if byte == 0x22 {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            if byte >= 0x20 && byte < 0x80 && byte != 0x22 && byte != 0x5C {
                 index += 1
-                return text
+                continue
+            }
+            if byte == 0x22 {
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                return result(String(decoding: raw, as: UTF8.self), raw, isASCII)
             }
             if byte == 0x5C { break }
             if byte < 0x20 { throw JSONParseError(.invalidString, at: index) }
-            if byte < 0x80 {
-                index += 1
-            } else {
-                try skipUTF8Sequence()
-            }
+            isASCII = false
+            try skipUTF8Sequence()
         }
         guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
-        var scalars = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        var unescaped = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case 0x22:
                 index += 1
-                return String(decoding: scalars, as: UTF8.self)
+                // Escaped strings are rare: not worth tracking what the escapes produced.
+                return unescaped.withUnsafeBufferPointer { result(String(decoding: $0, as: UTF8.self), $0, false) }
             case 0x5C:
-                try appendEscape(into: &scalars)
+                try appendEscape(into: &unescaped)
             case 0..<0x20:
                 throw JSONParseError(.invalidString, at: index)
             case 0..<0x80:
-                scalars.append(byte)
+                unescaped.append(byte)
                 index += 1
             default:
                 let sequenceStart = index
                 try skipUTF8Sequence()
-                scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[sequenceStart..<index]))
+                unescaped.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[sequenceStart..<index]))
             }
         }
         throw JSONParseError(.unexpectedEnd, at: index)

@@ -95,6 +95,8 @@ public struct JSONObject: Sendable, Equatable, Sequence {
             if let index = members.firstIndex(where: { $0.key == key }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
+                // Objects built member by member (a job's vendorData) would otherwise grow 1, 2, 4, 8, 16.
+                if members.capacity == 0 { members.reserveCapacity(8) }
                 members.append((key, newValue))
             }
         }

@@ -1,79 +1,225 @@
 extension JSON {
     /// Compact JSON, members in order, numbers as their literal text.
     public static func serialize(_ value: JSONValue) -> [UInt8] {
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(512) // a typical canonical Job fits; growing 256 → 512 was a copy per response
-        serialize(value, into: &buffer)
-        return buffer
+        JSONOutput.withScratch { output in
+            output.append(json: value)
+            return output.bytes()
+        }
     }
 
     public static func serialize(_ value: JSONValue, into buffer: inout [UInt8]) {
-        switch value {
-        case .null: buffer.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(true): buffer.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
-        case .bool(false): buffer.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
-        case .number(let number): buffer.append(contentsOf: number.literal.utf8)
-        case .string(let string): serialize(string: string, into: &buffer)
-        case .array(let array):
-            buffer.append(0x5B)
-            for (offset, element) in array.enumerated() {
-                if offset > 0 { buffer.append(0x2C) }
-                serialize(element, into: &buffer)
-            }
-            buffer.append(0x5D)
-        case .object(let object):
-            buffer.append(0x7B)
-            var first = true
-            for (key, member) in object {
-                if !first { buffer.append(0x2C) }
-                first = false
-                serialize(string: key, into: &buffer)
-                buffer.append(0x3A)
-                serialize(member, into: &buffer)
-            }
-            buffer.append(0x7D)
+        JSONOutput.withScratch { output in
+            output.append(json: value)
+            output.append(to: &buffer)
         }
     }
 
     /// A quoted string; controls, quote and backslash escaped, U+2028/2029 escaped for JavaScript consumers.
     public static func serialize(string: String, into buffer: inout [UInt8]) {
-        buffer.append(0x22)
-        var string = string
-        string.withUTF8 { appendEscaped($0, into: &buffer) }
-        buffer.append(0x22)
+        JSONOutput.withScratch { output in
+            output.appendQuoted(string)
+            output.append(to: &buffer)
+        }
+    }
+}
+
+/// Serialized bytes in storage of its own, where each write checks the room once and then stores plainly
+/// (appending to an Array checks uniqueness and capacity for every piece). It starts on the stack, so a
+/// typical answer costs no allocation but the Array it ends up in.
+struct JSONOutput: ~Copyable {
+    private var start: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
+    /// False while the bytes are in the caller's scratch space.
+    private var ownsStorage = false
+
+    /// An output starting in 1 KiB of stack, which a canonical job fits.
+    static func withScratch<Result>(_ body: (inout JSONOutput) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { scratch in
+            // A temporary allocation of nonzero capacity always has an address.
+            var output = JSONOutput(scratch: scratch.baseAddress!, capacity: scratch.count)
+            return body(&output)
+        }
     }
 
-    /// Copies runs of plain bytes whole; only the bytes that need an escape are handled one by one.
-    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
+    private init(scratch: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        start = scratch
+        self.capacity = capacity
+    }
+
+    deinit {
+        if ownsStorage { start.deallocate() }
+    }
+
+    /// The bytes in an Array of exactly their size.
+    func bytes() -> [UInt8] {
+        Array(UnsafeBufferPointer(start: start, count: count))
+    }
+
+    func append(to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+    }
+
+    mutating func append(json value: JSONValue) {
+        switch value {
+        case .null: append("null")
+        case .bool(true): append("true")
+        case .bool(false): append("false")
+        case .number(let number): appendUTF8(of: number.literal)
+        case .string(let string): appendQuoted(string)
+        case .array(let array):
+            append(0x5B)
+            for (offset, element) in array.enumerated() {
+                if offset > 0 { append(0x2C) }
+                append(json: element)
+            }
+            append(0x5D)
+        case .object(let object):
+            append(0x7B)
+            var first = true
+            for (key, member) in object {
+                if !first { append(0x2C) }
+                first = false
+                appendQuoted(key)
+                append(0x3A)
+                append(json: member)
+            }
+            append(0x7D)
+        }
+    }
+
+    /// A quoted string; controls, quote and backslash escaped, U+2028/2029 escaped for JavaScript consumers.
+    mutating func appendQuoted(_ string: String) {
+        Self.withUTF8(of: string) { bytes in
+            let firstCandidate = Self.firstEscapeCandidate(in: bytes, from: 0)
+            guard firstCandidate == bytes.count else { return appendQuotedEscaping(bytes, from: firstCandidate) }
+            // Most strings need no escape: room for all of it once, then plain stores.
+            reserve(bytes.count + 2)
+            appendUnchecked(0x22)
+            appendUnchecked(bytes)
+            appendUnchecked(0x22)
+        }
+    }
+
+    private mutating func appendUTF8(of string: String) {
+        Self.withUTF8(of: string) { append($0) }
+    }
+
+    /// A string's bytes, not copied when the string holds them contiguously (a native string always does).
+    private static func withUTF8(of string: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        if string.utf8.withContiguousStorageIfAvailable(body) == nil {
+            var contiguous = string
+            contiguous.withUTF8(body)
+        }
+    }
+
+    /// Copies runs of plain bytes whole; only the bytes that need an escape are handled one by one, the first
+    /// candidate for one at `firstCandidate`.
+    private mutating func appendQuotedEscaping(_ bytes: UnsafeBufferPointer<UInt8>, from firstCandidate: Int) {
+        append(0x22)
         var runStart = 0
-        var index = 0
+        var index = firstCandidate
         while index < bytes.count {
             let byte = bytes[index]
-            let isLineOrParagraphSeparator = byte == 0xE2 && index + 2 < bytes.count && bytes[index + 1] == 0x80
-                && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9)
-            guard byte < 0x20 || byte == 0x22 || byte == 0x5C || isLineOrParagraphSeparator else {
-                index += 1
-                continue
+            if byte == 0xE2 {
+                let isLineOrParagraphSeparator = index + 2 < bytes.count && bytes[index + 1] == 0x80
+                    && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9)
+                guard isLineOrParagraphSeparator else {
+                    index = Self.firstEscapeCandidate(in: bytes, from: index + 1)
+                    continue
+                }
             }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            append(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
             switch byte {
-            case 0x22: buffer.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: buffer.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: buffer.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: buffer.append(contentsOf: [0x5C, 0x72])
-            case 0x09: buffer.append(contentsOf: [0x5C, 0x74])
-            case 0x08: buffer.append(contentsOf: [0x5C, 0x62])
-            case 0x0C: buffer.append(contentsOf: [0x5C, 0x66])
+            case 0x22: append("\\\"")
+            case 0x5C: append("\\\\")
+            case 0x0A: append("\\n")
+            case 0x0D: append("\\r")
+            case 0x09: append("\\t")
+            case 0x08: append("\\b")
+            case 0x0C: append("\\f")
             case 0xE2:
-                buffer.append(contentsOf: [0x5C, 0x75, 0x32, 0x30, 0x32, bytes[index + 2] == 0xA8 ? 0x38 : 0x39])
+                append(bytes[index + 2] == 0xA8 ? "\\u2028" : "\\u2029")
                 index += 2
             default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                buffer.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                let hex: StaticString = "0123456789abcdef"
+                append("\\u00")
+                append(hex.utf8Start[Int(byte >> 4)])
+                append(hex.utf8Start[Int(byte & 0xF)])
             }
             index += 1
             runStart = index
+            index = Self.firstEscapeCandidate(in: bytes, from: index)
         }
-        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+        append(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+        append(0x22)
+    }
+
+    /// Where the first byte from `start` on is that may need an escape: a control, quote, backslash or 0xE2, the
+    /// lead byte of U+2028 and U+2029; `bytes.count` when there is none. Tested a word at a time.
+    private static func firstEscapeCandidate(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        func candidates(_ word: ByteWord) -> UInt64 {
+            word.below(0x20) | word.equal(0x22) | word.equal(0x5C) | word.equal(0xE2)
+        }
+        guard let base = bytes.baseAddress else { return bytes.count }
+        var index = start
+        while index + 8 <= bytes.count {
+            let flags = candidates(ByteWord(loadingFrom: base + index))
+            if flags != 0 { return index + ByteWord.offsetOfFirst(flags) }
+            index += 8
+        }
+        let lastWord = bytes.count - 8
+        if index < bytes.count && lastWord >= start {
+            // The last eight bytes overlap some already found plain, so any flag is in the rest.
+            let flags = candidates(ByteWord(loadingFrom: base + lastWord))
+            return flags == 0 ? bytes.count : lastWord + ByteWord.offsetOfFirst(flags)
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 { return index }
+            index += 1
+        }
+        return index
+    }
+
+    private mutating func append(_ byte: UInt8) {
+        reserve(1)
+        appendUnchecked(byte)
+    }
+
+    private mutating func append(_ text: StaticString) {
+        append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        reserve(bytes.count)
+        appendUnchecked(bytes)
+    }
+
+    /// For callers that reserved the room.
+    private mutating func appendUnchecked(_ byte: UInt8) {
+        start[count] = byte
+        count += 1
+    }
+
+    private mutating func appendUnchecked(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        (start + count).initialize(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if capacity - count < extra { grow(toHold: count + extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(toHold needed: Int) {
+        capacity = max(capacity * 2, needed)
+        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        larger.moveInitialize(from: start, count: count)
+        if ownsStorage { start.deallocate() }
+        start = larger
+        ownsStorage = true
     }
 }

@@ -1,0 +1,32 @@
+/// Eight bytes tested at once (SWAR), so string scans step a word at a time over plain text. Each test sets the
+/// high bit of the bytes that match; a borrow can also set it on bytes after the first match, so of the flags
+/// only the lowest, the first match, is exact, and that is all a scan needs.
+struct ByteWord {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    private let bits: UInt64
+
+    /// The eight bytes from `address` on, the first of them lowest.
+    init(loadingFrom address: UnsafePointer<UInt8>) {
+        bits = UInt64(littleEndian: UnsafeRawPointer(address).loadUnaligned(as: UInt64.self))
+    }
+
+    /// Bytes below `limit` (at most 0x80).
+    func below(_ limit: UInt8) -> UInt64 {
+        (bits &- Self.ones &* UInt64(limit)) & ~bits & Self.highBits
+    }
+
+    func equal(_ byte: UInt8) -> UInt64 {
+        let difference = bits ^ (Self.ones &* UInt64(byte))
+        return (difference &- Self.ones) & ~difference & Self.highBits
+    }
+
+    /// Bytes of 0x80 and above: the bytes of multi-byte UTF-8 sequences.
+    var nonASCII: UInt64 { bits & Self.highBits }
+
+    /// How many bytes precede the first flagged one; `flags` must not be zero.
+    static func offsetOfFirst(_ flags: UInt64) -> Int {
+        flags.trailingZeroBitCount / 8
+    }
+}
