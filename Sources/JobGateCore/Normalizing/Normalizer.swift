@@ -57,8 +57,9 @@ public enum Normalizer {
         return .object(job)
     }
 
-    /// String equality that rejects different lengths first: most keys compared here differ in length, and
-    /// `==` on two distinct string objects takes the slow general path.
+    /// Member names compared byte for byte (RFC 8259 §8.3), lengths first: most names compared here differ in
+    /// length, and `==` on two distinct strings takes the slow general path (and also equates canonically
+    /// equivalent Unicode, which JSON does not).
     private static func sameText(_ a: String, _ b: String) -> Bool {
         a.utf8.count == b.utf8.count && a == b
     }
