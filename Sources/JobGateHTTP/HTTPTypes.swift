@@ -60,7 +60,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// Callers mostly ask with lower-case names already; those are used as they are.
     private static func key(_ name: String) -> String {
-        name.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? asciiLowercased(name) : name
+        containsASCIIUppercase(name) ? asciiLowercased(name) : name
     }
 
     /// Lengths first: a request's few fields mostly differ in length from the one asked for, and `==` on two

@@ -14,12 +14,25 @@ public func trimmingOWS<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -
 @inlinable
 public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
     guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+    // Strings' UTF-8 views lend their storage: walking a buffer costs a fraction of walking the view's indices.
+    if let equal = bytes.withContiguousStorageIfAvailable({ buffer in
+        buffer.indices.allSatisfy { asciiLowercase(buffer[$0]) == lowercase.utf8Start[$0] }
+    }) {
+        return equal
+    }
     var index = 0
     for byte in bytes {
         guard asciiLowercase(byte) == lowercase.utf8Start[index] else { return false }
         index += 1
     }
     return true
+}
+
+/// Whether `text` has an ASCII upper-case letter (a header name that needs folding before comparison).
+@inlinable
+public func containsASCIIUppercase(_ text: String) -> Bool {
+    let isUpper = { (byte: UInt8) in byte >= 0x41 && byte <= 0x5A }
+    return text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isUpper) } ?? text.utf8.contains(where: isUpper)
 }
 
 /// `byte` with A-Z folded to a-z; every other byte as it is.
