@@ -24,7 +24,7 @@ trap cleanup EXIT
 [ -e /usr/lib/nginx/modules/ngx_http_js_module.so ] && command -v wrk >/dev/null && command -v openssl >/dev/null \
   || scripts/install-deps bench
 swift build -c release --static-swift-stdlib --product jobgate >/dev/null
-JOBGATE=.build/release/jobgate
+JOBGATE="${JOBGATE:-.build/release/jobgate}"
 
 # Runs a command pinned to a core. Used only in background jobs and pipelines, so `exec` replaces just that
 # subshell and $! is the real process (killable at cleanup).
