@@ -97,6 +97,19 @@ struct JSONScanner {
         return value
     }
 
+    /// The members of a document that is an object, read by `sink`; false, with nothing read, when the
+    /// document is something else.
+    mutating func readObjectDocument(into sink: inout some JSONMemberSink) throws(JSONParseError) -> Bool {
+        guard bytes.count <= limits.maxBytes else { throw JSONParseError(.tooLarge, at: limits.maxBytes) }
+        skipWhitespace()
+        guard index < bytes.count else { throw JSONParseError(bytes.isEmpty ? .empty : .unexpectedEnd, at: index) }
+        guard bytes[index] == 0x7B else { return false }
+        try readMembers(into: &sink)
+        skipWhitespace()
+        guard index == bytes.count else { throw JSONParseError(.trailingData, at: index) }
+        return true
+    }
+
     @inline(__always)
     private mutating func skipWhitespace() {
         while index < bytes.count {
@@ -112,7 +125,7 @@ struct JSONScanner {
         switch bytes[index] {
         case 0x7B: return try parseObject()
         case 0x5B: return try parseArray()
-        case 0x22: return .string(try parseString { text, _, _ in text })
+        case 0x22: return .string(try parseString { text, _ in String(decoding: text, as: UTF8.self) })
         case 0x74: try expect("true"); return .bool(true)
         case 0x66: try expect("false"); return .bool(false)
         case 0x6E: try expect("null"); return .null
@@ -136,17 +149,24 @@ struct JSONScanner {
     }
 
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+        var object = JSONObject()
+        try readMembers(into: &object)
+        return .object(object)
+    }
+
+    /// Reads the object at `index`, each member's value read by `sink`.
+    mutating func readMembers(into sink: inout some JSONMemberSink) throws(JSONParseError) {
         try enter()
         defer { depth -= 1 }
         index += 1
         skipWhitespace()
         if index < bytes.count && bytes[index] == 0x7D {
             index += 1
-            return .object(JSONObject())
+            return
         }
         // The document's own object is the job, whose dozen or more members would otherwise grow the storage
         // 1, 2, 4, 8, 16; nested objects are mostly small.
-        var object = JSONObject(reservingCapacity: depth == 1 ? 16 : 4)
+        sink.reserveCapacity(depth == 1 ? 16 : 4)
         var seen = Set<String>()
         var allKeysASCII = true
         let fingerprintBase = keyFingerprints.count
@@ -158,8 +178,8 @@ struct JSONScanner {
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             guard bytes[index] == 0x22 else { throw JSONParseError(.unexpectedByte, at: index) }
             let keyOffset = index
-            let (key, fingerprint) = try parseString { text, bytes, isASCII in
-                (text, isASCII ? Self.fingerprint(bytes) : nil)
+            let (key, fingerprint) = try parseString { text, isASCII in
+                (String(decoding: text, as: UTF8.self), isASCII ? Self.fingerprint(text) : nil)
             }
             // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused.
             // Small objects are checked by a scan, larger ones through a set, whose seeded hashing no crafted
@@ -167,15 +187,15 @@ struct JSONScanner {
             // strings are equal when canonically equivalent ("K" and the Kelvin sign), which bytes do not show,
             // so once a key is not ASCII every key is compared in full.
             let duplicate: Bool
-            if object.count >= 16 {
-                if seen.isEmpty { seen = Set(object.keys) }
+            if sink.count >= 16 {
+                if seen.isEmpty { seen = Set(sink.keys) }
                 duplicate = !seen.insert(key).inserted
             } else if let fingerprint, allKeysASCII {
-                duplicate = keyFingerprints[fingerprintBase...].contains(fingerprint) && object.containsKey(key)
+                duplicate = keyFingerprints[fingerprintBase...].contains(fingerprint) && sink.containsKey(key)
                 keyFingerprints.append(fingerprint)
             } else {
                 allKeysASCII = false
-                duplicate = object.containsKey(key)
+                duplicate = sink.containsKey(key)
             }
             if duplicate { throw JSONParseError(.duplicateKey, at: keyOffset, note: key) }
             skipWhitespace()
@@ -183,14 +203,39 @@ struct JSONScanner {
             guard bytes[index] == 0x3A else { throw JSONParseError(.unexpectedByte, at: index) }
             index += 1
             skipWhitespace()
-            object.appendUnchecked(key, try parseValue())
+            try sink.readValue(for: key, from: &self)
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             switch bytes[index] {
             case 0x2C: index += 1
-            case 0x7D: index += 1; return .object(object)
+            case 0x7D: index += 1; return
             default: throw JSONParseError(.unexpectedByte, at: index)
             }
+        }
+    }
+
+    /// The value at `index` as a tree (for a member sink).
+    mutating func readValue() throws(JSONParseError) -> JSONValue {
+        try parseValue()
+    }
+
+    /// Checks the value at `index` as `readValue` would, without building it; its bytes, and whether they are
+    /// already what the serializer writes for it (a number, a literal, a string of plain ASCII).
+    mutating func skipValue() throws(JSONParseError) -> (bytes: Range<Int>, isCompact: Bool) {
+        let start = index
+        guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
+        switch bytes[index] {
+        case 0x22:
+            let isCompact = try parseString { _, isASCII in isASCII }
+            return (start..<index, isCompact)
+        case 0x2D, 0x30...0x39:
+            return (try skipNumber(), true)
+        case 0x7B, 0x5B:
+            _ = try parseValue()
+            return (start..<index, false)
+        default:
+            _ = try parseValue()
+            return (start..<index, true)
         }
     }
 
@@ -236,16 +281,22 @@ struct JSONScanner {
     // MARK: Numbers
 
     private mutating func parseNumber() throws(JSONParseError) -> JSONNumber {
+        JSONNumber(unchecked: String(decoding: UnsafeBufferPointer(rebasing: bytes[try skipNumber()]), as: UTF8.self))
+    }
+
+    /// Checks the number at `index` and moves past it; its bytes.
+    private mutating func skipNumber() throws(JSONParseError) -> Range<Int> {
         let start = index
         let end = try scanNumberEnd()
         index = end
         let literalBytes = UnsafeBufferPointer(rebasing: bytes[start..<end])
-        let literal = String(decoding: literalBytes, as: UTF8.self)
         // Grammar-valid but beyond a double (1e999999) cannot be represented anywhere downstream. Only an
         // exponent or more than 308 digits can get there, so the costly conversion is left to those.
         let mayOverflow = literalBytes.count > 308 || literalBytes.contains { $0 == 0x65 || $0 == 0x45 }
-        if mayOverflow, let value = Double(literal), !value.isFinite { throw JSONParseError(.numberOverflow, at: start) }
-        return JSONNumber(unchecked: literal)
+        if mayOverflow, let value = Double(String(decoding: literalBytes, as: UTF8.self)), !value.isFinite {
+            throw JSONParseError(.numberOverflow, at: start)
+        }
+        return start..<end
     }
 
     /// Validates the number starting at `index`, returning the offset just past it.
@@ -276,11 +327,11 @@ struct JSONScanner {
 
     // MARK: Strings
 
-    /// Reads the string at `index`; `result` gets its text, the bytes it was made from (unescaped), which a
-    /// key also fingerprints, and whether those are known to be all ASCII.
+    /// Reads the string at `index`; `result` gets its text as UTF-8 (unescaped), and whether it is known to be
+    /// all ASCII, which also means it had no escapes: its text is its source bytes.
     @inline(__always)
     private mutating func parseString<Result>(
-        _ result: (String, UnsafeBufferPointer<UInt8>, _ isASCII: Bool) -> Result
+        _ result: (UnsafeBufferPointer<UInt8>, _ isASCII: Bool) -> Result
     ) throws(JSONParseError) -> Result {
         index += 1
         let start = index
@@ -304,7 +355,7 @@ struct JSONScanner {
             if byte == 0x22 {
                 let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return result(String(decoding: raw, as: UTF8.self), raw, isASCII)
+                return result(raw, isASCII)
             }
             if byte == 0x5C { break }
             if byte < 0x20 { throw JSONParseError(.invalidString, at: index) }
@@ -319,7 +370,7 @@ struct JSONScanner {
             case 0x22:
                 index += 1
                 // Escaped strings are rare: not worth tracking what the escapes produced.
-                return unescaped.withUnsafeBufferPointer { result(String(decoding: $0, as: UTF8.self), $0, false) }
+                return unescaped.withUnsafeBufferPointer { result($0, false) }
             case 0x5C:
                 try appendEscape(into: &unescaped)
             case 0..<0x20:

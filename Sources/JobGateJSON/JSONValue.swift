@@ -110,6 +110,10 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         members.makeIterator()
     }
 
+    mutating func reserveCapacity(_ capacity: Int) {
+        members.reserveCapacity(capacity)
+    }
+
     func containsKey(_ key: String) -> Bool {
         members.contains { $0.key == key }
     }

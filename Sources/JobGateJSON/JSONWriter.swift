@@ -47,6 +47,13 @@ struct JSONOutput: ~Copyable {
         self.capacity = capacity
     }
 
+    /// An output in storage of its own, for a writer that outlives any one scope.
+    init(capacity: Int) {
+        start = .allocate(capacity: capacity)
+        self.capacity = capacity
+        ownsStorage = true
+    }
+
     deinit {
         if ownsStorage { start.deallocate() }
     }
@@ -182,7 +189,7 @@ struct JSONOutput: ~Copyable {
         return index
     }
 
-    private mutating func append(_ byte: UInt8) {
+    mutating func append(_ byte: UInt8) {
         reserve(1)
         appendUnchecked(byte)
     }
@@ -191,7 +198,7 @@ struct JSONOutput: ~Copyable {
         append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         reserve(bytes.count)
         appendUnchecked(bytes)
     }
@@ -221,5 +228,54 @@ struct JSONOutput: ~Copyable {
         if ownsStorage { start.deallocate() }
         start = larger
         ownsStorage = true
+    }
+}
+
+/// A JSON object written member by member straight into bytes, for answers built from parts of other
+/// documents: the same bytes `JSON.serialize` writes for the object those members would make.
+public struct JSONObjectWriter: ~Copyable {
+    private var output = JSONOutput(capacity: 1024)
+    /// Whether the next member follows another at its level.
+    private var needsComma = false
+
+    public init() {
+        output.append(0x7B)
+    }
+
+    public mutating func member(_ key: String, _ value: JSONValue) {
+        appendKey(key)
+        output.append(json: value)
+    }
+
+    /// A member of `object`, copied as it is when its bytes are already compact JSON.
+    public mutating func member(_ key: String, _ member: JSONRawObject.Member, of object: JSONRawObject) {
+        guard member.isCompact else { return self.member(key, object.value(of: member)) }
+        appendKey(key)
+        object.source.withUnsafeBufferPointer { output.append(UnsafeBufferPointer(rebasing: $0[member.bytes])) }
+    }
+
+    /// Opens a member whose value is an object; its members follow, then `endObject`.
+    public mutating func beginObject(_ key: String) {
+        appendKey(key)
+        output.append(0x7B)
+        needsComma = false
+    }
+
+    public mutating func endObject() {
+        output.append(0x7D)
+        needsComma = true
+    }
+
+    /// Closes the object and hands over its bytes.
+    public consuming func finish() -> [UInt8] {
+        output.append(0x7D)
+        return output.bytes()
+    }
+
+    private mutating func appendKey(_ key: String) {
+        if needsComma { output.append(0x2C) }
+        needsComma = true
+        output.appendQuoted(key)
+        output.append(0x3A)
     }
 }
