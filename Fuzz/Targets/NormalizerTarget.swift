@@ -69,11 +69,29 @@ public func fuzzNormalizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
     let mapping = shippedMappings[Int(selector) % shippedMappings.count]
     let response = answer(selector, payload)
 
-    if let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 64)) {
+    let limits = JSONLimits(maxDepth: 64)
+    let members = Result { () throws(JSONParseError) in try JSON.parseObjectMembers(response.body, limits: limits) }
+    if let body = try? JSON.parse(response.body, limits: limits) {
         checkJSONRoundTrip(body, "upstream body")
-        if let job = Normalizer.job(from: body, vendorJobID: "1001", mapping: mapping) {
+        let job = Normalizer.job(from: body, vendorJobID: "1001", mapping: mapping)
+        if let job {
             checkJob(job, source: body, vendorJobID: "1001", mapping: mapping)
         }
+        // The answer written straight from the members is the answer the tree gives, byte for byte.
+        if case .success(let object?) = members {
+            require(object.json == body, "members read differently from the tree")
+            if let direct = Normalizer.jobBytes(from: object, vendorJobID: "1001", mapping: mapping) {
+                require(job.map(JSON.serialize) == direct, """
+                    direct job differs:
+                      direct \(String(decoding: direct, as: UTF8.self))
+                      tree   \(job.map { String(decoding: JSON.serialize($0), as: UTF8.self) } ?? "nil")
+                    """)
+            }
+        } else {
+            require(body.objectValue == nil, "an object the member reader did not read")
+        }
+    } else {
+        require((try? members.get()) == nil, "members read from a body the parser refuses")
     }
 
     let (problem, text) = problemText(response, mapping)

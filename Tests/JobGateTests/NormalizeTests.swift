@@ -6,8 +6,32 @@ import JobGateUpstream
 
 /// Pure translation back: vendor answers → canonical Job or problem.
 final class NormalizeTests: XCTestCase {
+    /// The job from the tree; where the normalizer can also write it straight from the body's members, that
+    /// must be the same bytes.
     func normalize(_ vendor: String, _ body: String, id: String) throws -> String {
-        text(Normalizer.job(from: try json(body), vendorJobID: id, mapping: try mapping(vendor)))
+        let mapping = try mapping(vendor)
+        let tree = text(Normalizer.job(from: try json(body), vendorJobID: id, mapping: mapping))
+        if let object = try JSON.parseObjectMembers(Array(body.utf8)),
+           let direct = Normalizer.jobBytes(from: object, vendorJobID: id, mapping: mapping) {
+            XCTAssertEqual(String(decoding: direct, as: UTF8.self), tree, "written straight from the members")
+        }
+        return tree
+    }
+
+    func testJobWrittenStraightFromTheMembersWhereNothingNeedsConverting() throws {
+        func direct(_ vendor: String, _ body: String) throws -> String? {
+            let object = try XCTUnwrap(JSON.parseObjectMembers(Array(body.utf8)))
+            return Normalizer.jobBytes(from: object, vendorJobID: "1", mapping: try mapping(vendor)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let body = #"{"id": 241, "name":"Docs \u00e9\/", "due":"2026-05-05T10:56:44.985Z","status":"active","stats":{ "numProjects": [1, 2] }}"#
+        XCTAssertEqual(try direct("lilt", body), try normalize("lilt", body, id: "1"))
+        XCTAssertEqual(try direct("lilt", body), #"{"id":"lilt:241","vendor":"lilt","vendorJobId":"241","name":"Docs é/","dueAt":"2026-05-05T10:56:44.985Z","vendorData":{"status":"active","stats":{"numProjects":[1,2]}}}"#)
+        // An enum number to be answered as text, a timestamp to be made RFC 3339, a job under a member, formats
+        // converted (BigChange's custom fields): the tree's way.
+        XCTAssertNil(try direct("lilt", #"{"id":241,"isProcessing":0}"#))
+        XCTAssertNil(try direct("bigchange", #"{"id":1,"createdAt":1700000000}"#))
+        XCTAssertNil(try direct("bytenite", #"{"job":{"id":"7c1f"}}"#))
+        XCTAssertNil(try direct("bigchange", #"{"id":1}"#))
     }
 
     func testDeckEpochTimestampsAndJobCode() throws {

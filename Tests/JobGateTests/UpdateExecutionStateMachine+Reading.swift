@@ -53,6 +53,6 @@ extension UpdateExecutionStateMachine.Outcome {
     /// The body of a success (itself nil when the last call answered none).
     var body: JSONValue?? {
         guard case .success(let body) = result else { return nil }
-        return body
+        return .some(body?.json)
     }
 }

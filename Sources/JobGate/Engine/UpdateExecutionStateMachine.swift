@@ -67,7 +67,7 @@ struct UpdateExecutionStateMachine {
     }
 
     struct Outcome {
-        var result: Result<JSONValue?, Problem>
+        var result: Result<VendorBody?, Problem>
         var steps: [StepRecord]
         /// The writes landed but reading the job back failed: the answer is still a success, and says why
         /// the job in it is only what the gateway knows.
@@ -114,7 +114,8 @@ struct UpdateExecutionStateMachine {
     private let needsToken: Bool
     private let redactor: Redactor
     private var steps: [StepRecord] = []
-    private var lastJSON: JSONValue?
+    /// The last answer with a body: the job, unless the mapping says where in it the job is.
+    private var lastBody: VendorBody?
     /// The job as the merge-base read found it, for writes whose parts the vendor replaces whole.
     private var currentJob: JSONValue?
     /// One token re-fetch per update: a second 401 means our credentials are wrong, not stale.
@@ -189,7 +190,7 @@ struct UpdateExecutionStateMachine {
 
     /// Attempt `attempt` of call `step`, or the update's success when every call is done.
     private mutating func begin(step: Int, attempt: Int, now: MonotonicInstant, refusedToken: Secret? = nil) -> Action {
-        guard step < calls.count else { return finish(.success(lastJSON)) }
+        guard step < calls.count else { return finish(.success(lastBody)) }
         if attempt == 0 { callStarted = now }
         guard needsToken else { return send(step: step, attempt: attempt, token: nil, now: now) }
         state = .awaitingToken(step: step, attempt: attempt)
@@ -269,16 +270,18 @@ struct UpdateExecutionStateMachine {
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
                                     applied: isWrite, duration: duration, body: response.body))
             if !response.body.isEmpty {
-                guard let body = try? JSON.parse(response.body, limits: JSONLimits(maxDepth: 64)) else {
-                    return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
-                }
+                let limits = JSONLimits(maxDepth: 64)
                 if call.purpose == .mergeBase {
-                    guard let job = mapping.response.job.value(in: body), job.objectValue != nil else {
+                    guard let body = try? JSON.parse(response.body, limits: limits),
+                          let job = mapping.response.job.value(in: body), job.objectValue != nil else {
                         return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
                     }
                     currentJob = job
                 } else {
-                    lastJSON = body
+                    guard let body = try? VendorBody.read(response.body, limits: limits, mapping: mapping) else {
+                        return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
+                    }
+                    lastBody = body
                 }
             } else if call.purpose == .mergeBase {
                 return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
@@ -331,10 +334,10 @@ struct UpdateExecutionStateMachine {
     /// was, with the reason the job could not be read. Any other failure ends the update with its problem.
     private mutating func fail(_ problem: Problem, in call: PlannedCall) -> Action {
         guard call.purpose == .readBack, steps.contains(where: \.applied) else { return finish(.failure(problem)) }
-        return finish(.success(lastJSON), readBackFailure: problem)
+        return finish(.success(lastBody), readBackFailure: problem)
     }
 
-    private mutating func finish(_ result: Result<JSONValue?, Problem>, readBackFailure: Problem? = nil) -> Action {
+    private mutating func finish(_ result: Result<VendorBody?, Problem>, readBackFailure: Problem? = nil) -> Action {
         state = .finished
         var result = result
         if case .failure(var problem) = result, attempts.count > 1 {

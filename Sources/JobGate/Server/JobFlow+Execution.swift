@@ -62,7 +62,13 @@ extension JobFlow {
         case .success where prepared.preferMinimal:
             return HTTPResponse(status: 204, headers: [(name: "Preference-Applied", value: "return=minimal")])
         case .success(let body):
-            let read = body.flatMap { Normalizer.job(from: $0, vendorJobID: vendorJobID, mapping: mapping) }
+            // The usual answer: the job written straight from the vendor's members, when nothing asks for more.
+            if outcome.readBackFailure == nil, !prepared.wantsRaw, case .members(let object)? = body,
+               let bytes = Normalizer.jobBytes(from: object, vendorJobID: vendorJobID, mapping: mapping),
+               !prepared.runtime.echoRedactor.occurs(in: bytes) {
+                return Gateway.json(200, bytes: bytes)
+            }
+            let read = body.flatMap { Normalizer.job(from: $0.json, vendorJobID: vendorJobID, mapping: mapping) }
             if let readBackFailure = outcome.readBackFailure, let patch = prepared.patch {
                 let known = read ?? Normalizer.job(from: patch, vendorJobID: vendorJobID, mapping: mapping)
                 job = Normalizer.withReadBackFailure(known, readBackFailure)

@@ -57,6 +57,50 @@ public enum Normalizer {
         return .object(job)
     }
 
+    /// The canonical Job written straight from the vendor's members: the bytes `JSON.serialize` writes for
+    /// `job(from:)`, without either tree. Nil where the mapping or this answer needs the tree (members read
+    /// deeper down, formats converted, a timestamp to be made RFC 3339, an enum number to be made text).
+    public static func jobBytes(from object: JSONRawObject, vendorJobID: String, mapping: VendorMapping) -> [UInt8]? {
+        let reading = mapping.jobReading
+        guard reading.readsMembersAsTheyAre else { return nil }
+        // Found as the tree's object subscript finds them, so both ways agree on every name.
+        func member(_ pointer: JSONPointer?) -> JSONRawObject.Member? {
+            guard let key = pointer?.tokens.first else { return nil }
+            return object.members.first { $0.key == key }
+        }
+        var writer = JSONObjectWriter()
+        var id = vendorJobID
+        if let found = member(mapping.response.id) {
+            id = object.string(of: found) ?? object.numberLiteral(of: found) ?? vendorJobID
+        }
+        writer.member("id", .string(mapping.vendor + ":" + id))
+        writer.member("vendor", .string(mapping.vendor))
+        writer.member("vendorJobId", .string(id))
+        for (field, spec) in reading.fields {
+            guard let found = member(spec.from) else { continue }
+            writer.member(field.rawValue, found, of: object)
+        }
+        for (key, stamp) in [("createdAt", mapping.response.createdAt), ("updatedAt", mapping.response.updatedAt)] {
+            guard let stamp, let found = member(stamp.pointer) else { continue }
+            guard let text = object.string(of: found), RFC3339.parse(text) != nil else { return nil }
+            writer.member(key, found, of: object)
+        }
+        writer.beginObject("vendorData")
+        var vendorNamesRead: [String] = []
+        for (name, spec) in mapping.vendorFields {
+            guard let found = member(spec.from) else { continue }
+            if spec.type == .enum && object.numberLiteral(of: found) != nil { return nil }
+            writer.member(name, found, of: object)
+            vendorNamesRead.append(name)
+        }
+        for found in object.members where !reading.topLevelKeys.contains(where: { sameText($0, found.key) })
+            && !vendorNamesRead.contains(where: { sameText($0, found.key) }) {
+            writer.member(found.key, found, of: object)
+        }
+        writer.endObject()
+        return writer.finish()
+    }
+
     /// Member names compared byte for byte (RFC 8259 §8.3), lengths first: most names compared here differ in
     /// length, and `==` on two distinct strings takes the slow general path (and also equates canonically
     /// equivalent Unicode, which JSON does not).
@@ -267,6 +311,9 @@ struct JobReading: Sendable {
     let fields: [(field: CanonicalField, spec: FieldMapping)]
     let topLevelKeys: [String]
     let nestedPointers: [JSONPointer]
+    /// The job is the whole body and every value is read from a top-level member and answered as it is:
+    /// `Normalizer.jobBytes` applies.
+    let readsMembersAsTheyAre: Bool
 
     init(fields: [CanonicalField: FieldMapping], vendorFields: [(name: String, mapping: VendorFieldMapping)],
          response: ResponseMapping) {
@@ -279,5 +326,7 @@ struct JobReading: Sendable {
         }
         self.topLevelKeys = topLevelKeys
         nestedPointers = pointers.filter { $0.tokens.count > 1 }
+        readsMembersAsTheyAre = response.job.tokens.isEmpty && pointers.allSatisfy { $0.tokens.count == 1 }
+            && self.fields.allSatisfy { $0.spec.format == .plain || $0.spec.format == .rfc3339 }
     }
 }
