@@ -198,12 +198,13 @@ struct JSONScanner {
                 duplicate = sink.containsKey(key)
             }
             if duplicate { throw JSONParseError(.duplicateKey, at: keyOffset, note: key) }
+            let keyEnd = index
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             guard bytes[index] == 0x3A else { throw JSONParseError(.unexpectedByte, at: index) }
             index += 1
             skipWhitespace()
-            try sink.readValue(for: key, from: &self)
+            try sink.readValue(for: key, quoted: fingerprint == nil ? nil : keyOffset..<keyEnd, from: &self)
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             switch bytes[index] {

@@ -5,12 +5,13 @@ protocol JSONMemberSink {
     var keys: [String] { get }
     func containsKey(_ key: String) -> Bool
     mutating func reserveCapacity(_ capacity: Int)
-    /// Reads the value of member `key` at the scanner's position.
-    mutating func readValue(for key: String, from scanner: inout JSONScanner) throws(JSONParseError)
+    /// Reads the value of member `key` at the scanner's position; `quoted`: the key's bytes with their quotes
+    /// when they are plain ASCII (what the serializer writes for it), else nil.
+    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError)
 }
 
 extension JSONObject: JSONMemberSink {
-    mutating func readValue(for key: String, from scanner: inout JSONScanner) throws(JSONParseError) {
+    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError) {
         appendUnchecked(key, try scanner.readValue())
     }
 }
@@ -24,6 +25,8 @@ public struct JSONRawObject: Sendable {
         let bytes: Range<Int>
         /// The bytes are what the serializer would write for the value (see `JSONScanner.skipValue`).
         let isCompact: Bool
+        /// The whole member, `"key":value`, when its bytes are what the serializer would write for it.
+        let compactText: Range<Int>?
     }
 
     let source: [UInt8]
@@ -67,9 +70,11 @@ private struct RawMembers: JSONMemberSink {
     func containsKey(_ key: String) -> Bool { members.contains { $0.key == key } }
     mutating func reserveCapacity(_ capacity: Int) { members.reserveCapacity(capacity) }
 
-    mutating func readValue(for key: String, from scanner: inout JSONScanner) throws(JSONParseError) {
+    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError) {
         let (bytes, isCompact) = try scanner.skipValue()
-        members.append(JSONRawObject.Member(key: key, bytes: bytes, isCompact: isCompact))
+        // Compact when nothing but the colon stands between a plain key and a compact value.
+        let compactText = quoted.flatMap { isCompact && $0.upperBound + 1 == bytes.lowerBound ? $0.lowerBound..<bytes.upperBound : nil }
+        members.append(JSONRawObject.Member(key: key, bytes: bytes, isCompact: isCompact, compactText: compactText))
     }
 }
 

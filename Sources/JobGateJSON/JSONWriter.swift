@@ -254,6 +254,14 @@ public struct JSONObjectWriter: ~Copyable {
         object.source.withUnsafeBufferPointer { output.append(UnsafeBufferPointer(rebasing: $0[member.bytes])) }
     }
 
+    /// A member of `object` under its own name, copied whole when its bytes are already compact JSON.
+    public mutating func member(_ member: JSONRawObject.Member, of object: JSONRawObject) {
+        guard let text = member.compactText else { return self.member(member.key, member, of: object) }
+        if needsComma { output.append(0x2C) }
+        needsComma = true
+        object.source.withUnsafeBufferPointer { output.append(UnsafeBufferPointer(rebasing: $0[text])) }
+    }
+
     /// Opens a member whose value is an object; its members follow, then `endObject`.
     public mutating func beginObject(_ key: String) {
         appendKey(key)

@@ -95,7 +95,7 @@ public enum Normalizer {
         }
         for found in object.members where !reading.topLevelKeys.contains(where: { sameText($0, found.key) })
             && !vendorNamesRead.contains(where: { sameText($0, found.key) }) {
-            writer.member(found.key, found, of: object)
+            writer.member(found, of: object)
         }
         writer.endObject()
         return writer.finish()
