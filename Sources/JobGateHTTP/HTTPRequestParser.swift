@@ -225,7 +225,8 @@ public struct HTTPRequestParser: Sendable {
             throw .badRequest("A header field value has a control character.")
         }
         let lowercaseName = String(unsafeUninitializedCapacity: name.count) { out in
-            for (offset, byte) in name.enumerated() { out[offset] = asciiLowercase(byte) }
+            // By index over the line's buffer: `enumerated()` over the slice cost several times as much.
+            for offset in 0..<name.count { out[offset] = asciiLowercase(line[offset]) }
             return name.count
         }
         return (lowercaseName, String(decoding: value, as: UTF8.self))

@@ -7,13 +7,14 @@ import Musl
 /// Request ids for requests that came without a usable one: random per process, then a counter,
 /// so they are unique without a syscall per request.
 struct RequestIDGenerator {
-    private let prefix: String
+    /// Kept as bytes, copied whole into each id.
+    private let prefix: [UInt8]
     private var counter: UInt64 = 0
 
     init() {
         var generator = SystemRandomNumberGenerator()
         let random = generator.next() as UInt64
-        prefix = String(random, radix: 16).leftPadded(to: 16) + "-"
+        prefix = Array((String(random, radix: 16).leftPadded(to: 16) + "-").utf8)
     }
 
     /// The prefix, then the counter in lower-case hex, zero-padded to 8 digits.
@@ -21,14 +22,14 @@ struct RequestIDGenerator {
         counter &+= 1
         let hex: StaticString = "0123456789abcdef"
         let digitCount = max(8, (64 - counter.leadingZeroBitCount + 3) / 4)
-        return String(unsafeUninitializedCapacity: prefix.utf8.count + digitCount) { buffer in
-            var offset = 0
-            for byte in prefix.utf8 { buffer[offset] = byte; offset += 1 }
-            for digit in (0..<digitCount).reversed() {
-                buffer[offset] = hex.utf8Start[Int(truncatingIfNeeded: counter >> UInt64(digit * 4)) & 0xF]
-                offset += 1
+        return String(unsafeUninitializedCapacity: prefix.count + digitCount) { buffer in
+            let digitsStart = prefix.withUnsafeBufferPointer { buffer.initialize(fromContentsOf: $0) }
+            var rest = counter
+            for position in (digitsStart..<digitsStart + digitCount).reversed() {
+                buffer[position] = hex.utf8Start[Int(truncatingIfNeeded: rest & 0xF)]
+                rest >>= 4
             }
-            return offset
+            return digitsStart + digitCount
         }
     }
 

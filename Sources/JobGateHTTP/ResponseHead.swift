@@ -1,40 +1,59 @@
-private let crlf: [UInt8] = [0x0D, 0x0A]
+private let crlf: StaticString = "\r\n"
 
-/// "HTTP/1.1 200 OK\r\n" and its siblings, encoded once.
-private let statusLines: [Int: [UInt8]] = reasonPhrases.reduce(into: [:]) { lines, entry in
-    lines[entry.key] = Array("HTTP/1.1 \(entry.key) \(entry.value)\r\n".utf8)
-}
+/// "HTTP/1.1 200 OK\r\n" and its siblings, encoded once and indexed by status (empty for a status without a
+/// reason phrase): an index costs nothing where hashing the status does.
+private let statusLines: [[UInt8]] = {
+    var lines = [[UInt8]](repeating: [], count: (reasonPhrases.keys.max() ?? 0) + 1)
+    for (status, phrase) in reasonPhrases { lines[status] = Array("HTTP/1.1 \(status) \(phrase)\r\n".utf8) }
+    return lines
+}()
 
 /// Writes the status line and headers; framing headers are ours, so a handler cannot desynchronise them.
 func writeResponseHead(_ response: HTTPResponse, requestID: String, keepAlive: Bool, version: HTTPVersion,
                        date: [UInt8], into output: inout [UInt8]) {
-    if let statusLine = statusLines[response.status] {
-        output.append(contentsOf: statusLine)
+    if statusLines.indices.contains(response.status), !statusLines[response.status].isEmpty {
+        output.append(contentsOf: statusLines[response.status])
     } else {
         output.append(contentsOf: "HTTP/1.1 \(response.status) Status\r\n".utf8)
     }
     for (name, value) in response.headers {
-        guard !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else { continue }
-        output.append(contentsOf: name.utf8)
-        output.append(0x3A)
-        output.append(0x20)
-        output.append(contentsOf: value.utf8)
-        output.append(contentsOf: crlf)
+        var value = value
+        value.withUTF8 { value in
+            guard !value.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else { return }
+            output.appendUTF8(of: name)
+            output.append(0x3A)
+            output.append(0x20)
+            output.append(contentsOf: value)
+            output.append(crlf)
+        }
     }
     if response.status != 204 && response.status >= 200 {
-        output.append(contentsOf: "Content-Length: ".utf8)
-        output.append(contentsOf: String(response.body.count).utf8) // a small string: no allocation
-        output.append(contentsOf: crlf)
+        output.append("Content-Length: ")
+        output.appendUTF8(of: String(response.body.count)) // a small string: no allocation
+        output.append(crlf)
     }
-    output.append(contentsOf: "Date: ".utf8)
+    output.append("Date: ")
     output.append(contentsOf: date)
-    output.append(contentsOf: "\r\nX-Request-Id: ".utf8)
-    output.append(contentsOf: requestID.utf8)
-    output.append(contentsOf: crlf)
+    output.append("\r\nX-Request-Id: ")
+    output.appendUTF8(of: requestID)
+    output.append(crlf)
     if !keepAlive {
-        output.append(contentsOf: "Connection: close\r\n".utf8)
+        output.append("Connection: close\r\n")
     } else if version == .http1_0 {
-        output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        output.append("Connection: keep-alive\r\n")
     }
-    output.append(contentsOf: crlf)
+    output.append(crlf)
+}
+
+/// Appending a string's `utf8` view walks it through the generic collection path; its contiguous bytes
+/// (or a literal's) go in with one copy.
+extension [UInt8] {
+    fileprivate mutating func append(_ literal: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    fileprivate mutating func appendUTF8(of text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
+    }
 }

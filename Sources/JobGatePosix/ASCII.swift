@@ -35,6 +35,14 @@ public func containsASCIIUppercase(_ text: String) -> Bool {
     return text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isUpper) } ?? text.utf8.contains(where: isUpper)
 }
 
+/// How many bytes precede the first that satisfies `predicate`, nil if none does. Over a string's own buffer
+/// where it lends one (see `asciiCaseInsensitiveEquals`).
+@inlinable
+public func firstByteOffset(in bytes: some Collection<UInt8>, where predicate: (UInt8) -> Bool) -> Int? {
+    if let offset = bytes.withContiguousStorageIfAvailable({ $0.firstIndex(where: predicate) }) { return offset }
+    return bytes.firstIndex(where: predicate).map { bytes.distance(from: bytes.startIndex, to: $0) }
+}
+
 /// `byte` with A-Z folded to a-z; every other byte as it is.
 @inlinable
 public func asciiLowercase(_ byte: UInt8) -> UInt8 {

@@ -42,11 +42,10 @@ final class Transfer {
         noProxy.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_NOPROXY, $0) }
         // Safety rails the HARDENING notes ask for: no redirects followed, no signals, verified TLS,
         // only the protocols the vendor was configured with, nothing verbose that could print secrets.
+        // A handle is new or has been through `curl_easy_reset`, and libcurl's defaults (fixed in its code,
+        // whatever the build) already hold three of them, so they are not set again on every call:
+        // FOLLOWLOCATION 0, VERBOSE 0, SSL_VERIFYPEER 1 with SSL_VERIFYHOST 2. Nothing may ever set them otherwise.
         jg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        jg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
-        jg_easy_setopt_long(easy, CURLOPT_VERBOSE, 0)
-        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         (options.allowPlainHTTP ? "http,https" : "https").withCString {
             _ = jg_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, $0)
         }
@@ -71,10 +70,10 @@ final class Transfer {
         jg_easy_setopt_pointer(easy, CURLOPT_CAPATH, nil)
         jg_easy_setopt_long(easy, CURLOPT_CA_CACHE_TIMEOUT, 3600)
         jg_easy_setopt_pointer(easy, CURLOPT_SHARE, shareHandle)
-        jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        // HTTP/2 over TLS where the vendor offers it (CURL_HTTP_VERSION_2TLS) and TCP_NODELAY are libcurl's
+        // defaults too.
         jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
         jg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-        jg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
         jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(clamping: options.timeout.nanoseconds / 1_000_000)))
         jg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS,
                             max(1, Int(clamping: min(options.connectTimeout, options.timeout).nanoseconds / 1_000_000)))
@@ -101,9 +100,12 @@ final class Transfer {
         line.reserveCapacity(256)
         for header in request.headers {
             line.removeAll(keepingCapacity: true)
-            line.append(contentsOf: header.name.utf8)
-            line.append(contentsOf: [0x3A, 0x20])
-            line.append(contentsOf: header.value.utf8)
+            // Copied from the strings' own buffers: appending their `utf8` views goes byte by byte.
+            var name = header.name, value = header.value
+            name.withUTF8 { line.append(contentsOf: $0) }
+            line.append(0x3A)
+            line.append(0x20)
+            value.withUTF8 { line.append(contentsOf: $0) }
             line.append(0)
             headerList = line.withUnsafeBytes { curl_slist_append(headerList, $0.baseAddress?.assumingMemoryBound(to: CChar.self)) }
         }

@@ -15,10 +15,13 @@ final class VendorRuntime: Sendable {
     /// The credentials this vendor (account) is sent: a vendor that echoes one back in a job must not hand
     /// it to the caller through `vendorData`.
     let echoRedactor: Redactor
+    /// The labels of this vendor (account)'s request metrics, made once.
+    let metricLabels: VendorAccount
     private let callsInProgress = Atomic<Int>(0)
 
     init(mapping: VendorMapping, defaultTimeout: Double) {
         self.mapping = mapping
+        metricLabels = VendorAccount(vendor: mapping.vendor, account: mapping.account)
         if case .token(let source) = mapping.auth, source.staticToken == nil, let exchange = source.exchange {
             tokens = TokenCache(vendor: mapping.vendor, source: source, exchange: exchange, allowPlainHTTP: mapping.allowPlainHTTP)
         } else {

@@ -93,8 +93,8 @@ final class Gateway: HTTPHandler {
         let routeName = route.name
         responder.observer = { [unowned responder] response in
             let seconds = (MonotonicInstant.now - responder.receivedAt).inSeconds
-            metrics.requestFinished(vendor: record.vendor ?? "none", account: record.account ?? "none",
-                                    status: response.status, seconds: seconds)
+            let labels = record.metricLabels ?? VendorAccount(vendor: record.vendor ?? "none", account: record.account ?? "none")
+            metrics.requestFinished(labels, status: response.status, seconds: seconds)
             guard log.enabled(.info) else { return }
             var fields: JSONObject = [
                 "requestId": .string(responder.requestID), "method": .string(method), "route": .string(routeName),
@@ -140,6 +140,8 @@ final class RequestRecord {
     var vendor: String?
     /// The account's name (`default` for the top-level credentials), once `Job-Account` is resolved.
     var account: String?
+    /// The account's runtime's metric labels, once `Job-Account` is resolved.
+    var metricLabels: VendorAccount?
     /// The vendor calls made, formatted only if the access log is written.
     var upstreamSteps: [StepRecord] = []
 }

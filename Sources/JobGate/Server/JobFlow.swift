@@ -117,6 +117,7 @@ struct JobFlow {
         let runtime = try runtimes.runtime(account: request.headers["job-account"]?.trimmingASCIIWhitespace())
         let mapping = runtime.mapping
         record.account = mapping.account
+        record.metricLabels = runtime.metricLabels
         // Before configuration: a vendor without a read call will not gain one when its credentials are set.
         if isRead { try UpdatePlanning.checkReadable(mapping) }
         guard mapping.isConfigured else {

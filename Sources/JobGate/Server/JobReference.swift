@@ -1,4 +1,5 @@
 import JobGateCore
+import JobGatePosix
 
 /// Which vendor and which of its jobs a request targets.
 struct JobReference: Equatable {
@@ -10,7 +11,7 @@ struct JobReference: Equatable {
     /// `{vendor}:{vendorJobId}` (the colon may be percent-encoded), or a bare id with `Job-Vendor`.
     static func parse(rawID: Substring, vendorHeader: String?, known: [String: VendorMapping]) -> Result<JobReference, Problem> {
         // The parser admits only visible ASCII in a target, so an id without "%" is its own decoding.
-        let plain = !rawID.utf8.contains(0x25)
+        let plain = firstByteOffset(in: rawID.utf8, where: { $0 == 0x25 }) == nil
         guard rawID.utf8.count <= maxIDBytes * 3,
               let decoded = plain ? String(rawID) : percentDecoded(rawID, plusIsSpace: false) else {
             return .failure(.badRequest("The job id is not a valid percent-encoded path segment."))
@@ -18,10 +19,10 @@ struct JobReference: Equatable {
         guard !decoded.isEmpty, decoded.utf8.count <= maxIDBytes else {
             return .failure(.badRequest("The job id must be 1 to \(maxIDBytes) bytes."))
         }
-        guard !decoded.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0x2F || $0 == 0x5C }) else {
+        guard firstByteOffset(in: decoded.utf8, where: { $0 < 0x20 || $0 == 0x7F || $0 == 0x2F || $0 == 0x5C }) == nil else {
             return .failure(.badRequest("The job id contains a control character or a slash."))
         }
-        let colon = decoded.utf8.firstIndex(of: 0x3A)
+        let colon = firstByteOffset(in: decoded.utf8, where: { $0 == 0x3A }).map { decoded.utf8.index(decoded.utf8.startIndex, offsetBy: $0) }
         let prefix = colon.map { String(decoded[..<$0]) }
         let header = vendorHeader?.trimmingASCIIWhitespace()
         let vendor: String

@@ -46,8 +46,7 @@ final class Metrics: Sendable {
         state.withLock { $0.inFlight += 1 }
     }
 
-    func requestFinished(vendor: String, account: String, status: Int, seconds: Double) {
-        let caller = VendorAccount(vendor: vendor, account: account)
+    func requestFinished(_ caller: VendorAccount, status: Int, seconds: Double) {
         state.withLock { state in
             state.inFlight -= 1
             state.requests[LabelPair(caller, status: status), default: 0] += 1
@@ -76,10 +75,29 @@ final class Metrics: Sendable {
     }
 }
 
-/// The `vendor` and `account` labels of a series.
-struct VendorAccount: Hashable, Comparable {
+/// The `vendor` and `account` labels of a series. Hashed once when made: every request's metrics are keyed
+/// by one, and each runtime keeps its own (`VendorRuntime.metricLabels`) so a request hashes no string.
+struct VendorAccount: Hashable, Comparable, Sendable {
     let vendor: String
     let account: String
+    private let labelsHash: Int
+
+    init(vendor: String, account: String) {
+        self.vendor = vendor
+        self.account = account
+        var hasher = Hasher()
+        hasher.combine(vendor)
+        hasher.combine(account)
+        labelsHash = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(labelsHash)
+    }
+
+    static func == (lhs: VendorAccount, rhs: VendorAccount) -> Bool {
+        lhs.vendor == rhs.vendor && lhs.account == rhs.account
+    }
 
     var labels: String { "vendor=\"\(vendor)\",account=\"\(account)\"" }
 

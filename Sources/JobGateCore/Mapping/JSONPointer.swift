@@ -45,14 +45,24 @@ public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
 
     /// Sets `value` at this pointer inside `root`, creating objects along the way.
     public func set(_ value: JSONValue, in root: inout JSONValue) {
+        Self.set(value, in: &root, at: tokens[...])
+    }
+
+    private static func set(_ value: JSONValue, in root: inout JSONValue, at tokens: ArraySlice<String>) {
         guard let first = tokens.first else {
             root = value
             return
         }
         var object = root.objectValue ?? JSONObject()
-        var child = object[first] ?? .object(JSONObject())
-        JSONPointer(tokens: Array(tokens.dropFirst())).set(value, in: &child)
-        object[first] = child
+        // Released from `root` before the change, so the members are edited in place instead of copied.
+        root = .null
+        if tokens.count == 1 {
+            object[first] = value
+        } else {
+            var child = object[first] ?? .object(JSONObject())
+            set(value, in: &child, at: tokens.dropFirst())
+            object[first] = child
+        }
         root = .object(object)
     }
 

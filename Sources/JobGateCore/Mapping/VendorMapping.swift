@@ -82,6 +82,12 @@ public final class VendorMapping: Sendable {
         self.account = account
         self.accounts = accounts
         self.jobReading = JobReading(fields: fields, vendorFields: vendorFields, response: response)
+        self.fieldTable = CanonicalField.allCases.map { fields[$0] }
+        self.callURLs = calls.map { CallURL(baseURL: baseURL, template: $0) }
+        self.readURL = read.map { CallURL(baseURL: baseURL, template: $0) }
+        let accept = (name: "Accept", value: "application/json")
+        self.headersWithoutBody = [accept] + headers
+        self.headersWithBody = [accept, (name: "Content-Type", value: "application/json")] + headers
     }
 
     /// This mapping calling with another credential set; fields, calls, limits and examples are shared.
@@ -100,6 +106,22 @@ public final class VendorMapping: Sendable {
     /// What the normalizer reads from a vendor's job, worked out once rather than per answer.
     let jobReading: JobReading
     public var isConfigured: Bool { missingConfiguration.isEmpty }
+
+    /// `fields` by `CanonicalField.position`: planning and validation look fields up several times per
+    /// request, and an index costs nothing where hashing the key does.
+    private let fieldTable: [FieldMapping?]
+
+    public func field(_ canonical: CanonicalField) -> FieldMapping? {
+        fieldTable[canonical.position]
+    }
+
+    /// The URL of each of `calls`, in their order, and of `read`, joined with the base URL once.
+    let callURLs: [CallURL]
+    let readURL: CallURL?
+    /// What every call sends besides credentials, shared by the calls planned: `Accept`, `Content-Type`
+    /// when there is a body, then `headers`.
+    let headersWithoutBody: [(name: String, value: String)]
+    let headersWithBody: [(name: String, value: String)]
 
     public func vendorField(_ name: String) -> VendorFieldMapping? {
         vendorFields.first { $0.name == name }?.mapping

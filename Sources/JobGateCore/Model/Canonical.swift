@@ -24,7 +24,12 @@ public enum CanonicalField: String, CaseIterable, Sendable {
     /// A raw-value enum hashes its raw string by default (SipHash over the name); fields are dictionary keys
     /// on every request, so they hash their position instead.
     public func hash(into hasher: inout Hasher) {
-        let position = switch self {
+        hasher.combine(position)
+    }
+
+    /// The field's place in `allCases`: an index into per-field tables (`VendorMapping.field(_:)`).
+    var position: Int {
+        switch self {
         case .name: 0
         case .description: 1
         case .dueAt: 2
@@ -35,8 +40,22 @@ public enum CanonicalField: String, CaseIterable, Sendable {
         case .contactPersonId: 7
         case .customFields: 8
         }
-        hasher.combine(position)
     }
+
+    /// The field a patch member names. `init(rawValue:)` compares the name with every case in turn; a
+    /// patch's names are looked up among the few fields of their length.
+    static func named(_ name: String) -> CanonicalField? {
+        let length = name.utf8.count
+        guard length < byNameLength.count else { return nil }
+        for field in byNameLength[length] where field.rawValue == name { return field }
+        return nil
+    }
+
+    private static let byNameLength: [[CanonicalField]] = {
+        var table = [[CanonicalField]](repeating: [], count: allCases.map(\.rawValue.utf8.count).max().map { $0 + 1 } ?? 0)
+        for field in allCases { table[field.rawValue.utf8.count].append(field) }
+        return table
+    }()
 
     /// Whether `null` (unset) is meaningful for the field at all; a vendor may still refuse it.
     var isNullable: Bool {

@@ -13,6 +13,11 @@ public struct ValidatedPatch: Sendable {
     mutating func append(_ field: PatchField, _ value: JSONValue) {
         members.append((field, value))
     }
+
+    /// Room for a patch's members up front: appended one by one they would grow 1, 2, 4.
+    mutating func reserveCapacity(_ count: Int) {
+        members.reserveCapacity(count)
+    }
 }
 
 /// Validation happens before any upstream call (CONTRACT.md §3): canonical types first, then what the
@@ -21,13 +26,14 @@ public enum PatchValidator {
     public static func validate(_ body: JSONObject, mapping: VendorMapping) -> Result<ValidatedPatch, FieldErrors> {
         var errors = FieldErrors()
         var patch = ValidatedPatch()
+        patch.reserveCapacity(body.count)
         for (key, value) in body {
             if key == "vendorFields" {
                 validateVendorFields(value, mapping: mapping, into: &patch, errors: &errors)
-            } else if let field = CanonicalField(rawValue: key) {
+            } else if let field = CanonicalField.named(key) {
                 var fieldErrors = FieldErrors()
                 CanonicalValidation.check(field, value, into: &fieldErrors)
-                if let fieldMapping = mapping.fields[field] {
+                if let fieldMapping = mapping.field(field) {
                     if fieldErrors.isEmpty { checkVendorSpecific(field, value, fieldMapping, mapping, &fieldErrors) }
                 } else {
                     fieldErrors = FieldErrors()

@@ -73,8 +73,9 @@ public enum Planner {
     /// The write calls for a patch, in the mapping's order; none for an empty patch.
     public static func plan(_ patch: ValidatedPatch, vendorJobID: String, mapping: VendorMapping) -> [PlannedCall] {
         guard !patch.members.isEmpty else { return [] }
-        return mapping.calls.compactMap { template in
-            let carried = patch.members.filter { template.fields?.contains($0.field) ?? true }
+        let encodedID = percentEncoded(vendorJobID)
+        return zip(mapping.calls, mapping.callURLs).compactMap { template, url in
+            let carried = template.fields.map { fields in patch.members.filter { fields.contains($0.field) } } ?? patch.members
             // A call limited to some fields is made only when one of them is present (bytenite's parts).
             if template.fields != nil && carried.isEmpty { return nil }
             let body: JSONValue? = switch template.body {
@@ -82,14 +83,16 @@ public enum Planner {
             case .value: carried.first.map { upstreamValue($0.field, $0.value, mapping) }
             case .object: objectBody(carried, mapping)
             }
-            return call(template, vendorJobID: vendorJobID, mapping: mapping, body: body, fields: carried.map(\.field),
-                        purpose: .write)
+            return call(template, url: url.url(encodedID: encodedID), mapping: mapping, body: body,
+                        fields: carried.map(\.field), purpose: .write)
         }
     }
 
     /// The vendor's read call (GET of the job), if the mapping has one.
     public static func read(vendorJobID: String, mapping: VendorMapping, purpose: PlannedCall.Purpose = .readBack) -> PlannedCall? {
-        mapping.read.map { call($0, vendorJobID: vendorJobID, mapping: mapping, body: nil, fields: [], purpose: purpose) }
+        guard let template = mapping.read, let url = mapping.readURL else { return nil }
+        return call(template, url: url.url(encodedID: percentEncoded(vendorJobID)), mapping: mapping, body: nil, fields: [],
+                    purpose: purpose)
     }
 
     /// A call's body with the patch merged into the job's current parts (RFC 7396), so members the patch
@@ -119,17 +122,10 @@ public enum Planner {
         }
     }
 
-    private static func call(_ template: CallTemplate, vendorJobID: String, mapping: VendorMapping, body: JSONValue?,
+    private static func call(_ template: CallTemplate, url: String, mapping: VendorMapping, body: JSONValue?,
                              fields: [PatchField], purpose: PlannedCall.Purpose) -> PlannedCall {
-        var base = mapping.baseURL
-        while base.utf8.last == 0x2F { base.removeLast() }
-        let path = template.pathParts.joined(separator: percentEncoded(vendorJobID))
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(2 + mapping.headers.count)
-        headers.append((name: "Accept", value: "application/json"))
-        if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
-        headers += mapping.headers
-        return PlannedCall(name: template.name, method: template.method, url: base + path, headers: headers,
+        let headers = body == nil ? mapping.headersWithoutBody : mapping.headersWithBody
+        return PlannedCall(name: template.name, method: template.method, url: url, headers: headers,
                            body: body, idempotent: template.idempotent, purpose: purpose,
                            mergesWithRead: template.mergesWithRead, carriedFields: fields)
     }
@@ -145,7 +141,7 @@ public enum Planner {
 
     private static func targetPointer(_ field: PatchField, _ mapping: VendorMapping) -> JSONPointer? {
         switch field {
-        case .canonical(let canonical): mapping.fields[canonical]?.to
+        case .canonical(let canonical): mapping.field(canonical)?.to
         case .vendor(let name): mapping.vendorField(name)?.to
         }
     }
@@ -164,14 +160,14 @@ public enum Planner {
 
     private static func readPointer(_ field: PatchField, _ mapping: VendorMapping) -> JSONPointer? {
         switch field {
-        case .canonical(let canonical): mapping.fields[canonical]?.from
+        case .canonical(let canonical): mapping.field(canonical)?.from
         case .vendor(let name): mapping.vendorField(name)?.from
         }
     }
 
     /// The canonical value in the vendor's representation.
     static func upstreamValue(_ field: PatchField, _ value: JSONValue, _ mapping: VendorMapping) -> JSONValue {
-        guard case .canonical(let canonical) = field, let spec = mapping.fields[canonical], !value.isNull else { return value }
+        guard case .canonical(let canonical) = field, let spec = mapping.field(canonical), !value.isNull else { return value }
         switch spec.format {
         case .plain, .rfc3339:
             return value
@@ -193,7 +189,9 @@ public enum Planner {
     /// RFC 3986 unreserved characters pass; everything else, "/" and "%" included, is percent-encoded,
     /// so an id can never change the shape of a vendor URL.
     public static func percentEncoded(_ text: String) -> String {
-        if text.utf8.allSatisfy(isUnreserved) { return text }
+        let utf8 = text.utf8
+        // Over the string's own buffer where it has one: a generic walk of the UTF-8 view costs far more.
+        if utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(isUnreserved) }) ?? utf8.allSatisfy(isUnreserved) { return text }
         var result = ""
         for byte in text.utf8 {
             if isUnreserved(byte) {
