@@ -42,10 +42,13 @@ final class Transfer {
         noProxy.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_NOPROXY, $0) }
         // Safety rails the HARDENING notes ask for: no redirects followed, no signals, verified TLS,
         // only the protocols the vendor was configured with, nothing verbose that could print secrets.
-        // A handle is new or has been through `curl_easy_reset`, and libcurl's defaults (fixed in its code,
-        // whatever the build) already hold three of them, so they are not set again on every call:
-        // FOLLOWLOCATION 0, VERBOSE 0, SSL_VERIFYPEER 1 with SSL_VERIFYHOST 2. Nothing may ever set them otherwise.
+        // Set on every call although some are libcurl's defaults: a few instructions buy that no build's or
+        // version's default can ever turn TLS verification off.
         jg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        jg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        jg_easy_setopt_long(easy, CURLOPT_VERBOSE, 0)
+        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         (options.allowPlainHTTP ? "http,https" : "https").withCString {
             _ = jg_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, $0)
         }
