@@ -73,9 +73,14 @@ final class Transfer {
         jg_easy_setopt_pointer(easy, CURLOPT_CAPATH, nil)
         jg_easy_setopt_long(easy, CURLOPT_CA_CACHE_TIMEOUT, 3600)
         jg_easy_setopt_pointer(easy, CURLOPT_SHARE, shareHandle)
-        // HTTP/2 over TLS where the vendor offers it (CURL_HTTP_VERSION_2TLS) and TCP_NODELAY are libcurl's
-        // defaults too.
-        jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+        if options.http2 {
+            // Wait for a connection being set up rather than open another: multiplexed on it once it speaks HTTP/2.
+            jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+            jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+        } else {
+            jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        }
+        // TCP_NODELAY is libcurl's default.
         jg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(clamping: options.timeout.nanoseconds / 1_000_000)))
         jg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS,
@@ -213,6 +218,9 @@ final class Transfer {
              CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
             return .failure(.tlsFailure)
         case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE:
+            return .failure(.connectionReset(requestSent: sent))
+        case CURLE_HTTP2_STREAM where status == 0:
+            // The vendor closed or reset the call's stream before any answer: as a reset connection is for HTTP/1.1.
             return .failure(.connectionReset(requestSent: sent))
         case CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_BAD_CONTENT_ENCODING,
              CURLE_UNSUPPORTED_PROTOCOL: // what 7.88 says for an HTTP/0.9-style (garbage) reply

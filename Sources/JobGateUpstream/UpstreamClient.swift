@@ -44,7 +44,7 @@ public final class UpstreamClient {
         jg_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, context)
         jg_multi_setopt_timer_callback(multi, curlTimerCallback)
         jg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
-        // Many calls in flight on one HTTP/2 connection where the vendor offers it (ALPN), one TLS handshake.
+        // Many calls in flight on one HTTP/2 connection for vendors whose mapping asks for HTTP/2, one TLS handshake.
         jg_multi_setopt_long(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
     }
 

@@ -57,6 +57,7 @@ final class VendorRuntime: Sendable {
         options.allowPlainHTTP = mapping.allowPlainHTTP
         options.caFile = mapping.caFile
         options.keepAliveSeconds = mapping.keepAliveSeconds
+        options.http2 = mapping.http2
         return options
     }
 

@@ -22,7 +22,7 @@ struct MappingReader {
     static let topLevelKeys: Set<String> = [
         "$schema", "vendor", "displayName", "docs", "baseUrl", "auth", "headers", "requiredHeaders", "jobId",
         "timeoutSeconds", "rateLimit", "retry", "circuitBreaker", "maxConcurrent", "idempotencyKeyHeader", "fields", "vendorFields", "calls", "read", "readAfterWrite", "response",
-        "errors", "adapter", "caFile", "keepAliveSeconds", "examples", "accounts",
+        "errors", "adapter", "caFile", "keepAliveSeconds", "http2", "examples", "accounts",
     ]
 
     mutating func read(_ bytes: [UInt8], vendorID: String) -> VendorMapping? {
@@ -106,6 +106,9 @@ struct MappingReader {
         }
         let caFile = interpolated(object, "caFile", at: "/caFile", required: false).flatMap { $0.isEmpty ? nil : $0 }
         let keepAliveSeconds = readKeepAliveSeconds(object["keepAliveSeconds"], at: "/keepAliveSeconds")
+        let http2 = object["http2"].map { value in
+            value.boolValue ?? { report("/http2", "must be true or false"); return false }()
+        } ?? false
         let examples = readExamples(object["examples"], at: "/examples")
         guard issues.allSatisfy({ $0.severity != .error }) else { return nil }
         if !missing.isEmpty {
@@ -116,7 +119,7 @@ struct MappingReader {
             auth: auth, headers: topLevel.headers, jobID: jobID, timeoutSeconds: timeout, rateLimits: rateLimits, retry: retry, maxConcurrent: maxConcurrent, idempotencyKeyHeader: idempotencyHeader, circuitBreaker: breaker,
             fields: fields, vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
             response: response, errors: errors, adapter: adapter, caFile: caFile,
-            keepAliveSeconds: keepAliveSeconds, missingConfiguration: missing, examples: examples)
+            keepAliveSeconds: keepAliveSeconds, http2: http2, missingConfiguration: missing, examples: examples)
         guard !accounts.isEmpty else { return mapping }
         let named = accounts.map { account in
             (account.name, mapping.replacing(account: account.name, baseURL: account.identity.baseURL, auth: account.identity.auth,

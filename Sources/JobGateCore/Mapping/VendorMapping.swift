@@ -32,6 +32,8 @@ public final class VendorMapping: Sendable {
     public let caFile: String?
     /// How long an idle pooled connection to the vendor is trusted (below its keep-alive timeout).
     public let keepAliveSeconds: Int
+    /// HTTP/2 over TLS where the vendor offers it (mapping `"http2": true`); HTTP/1.1 otherwise.
+    public let http2: Bool
     /// Environment variables whose emptiness leaves the vendor without credentials (503 until set).
     public let missingConfiguration: [String]
     /// Worked examples that `jobgate check` runs against this mapping.
@@ -52,7 +54,7 @@ public final class VendorMapping: Sendable {
          circuitBreaker: CircuitBreakerSettings, fields: [CanonicalField: FieldMapping],
          vendorFields: [(name: String, mapping: VendorFieldMapping)], calls: [CallTemplate], read: CallTemplate?,
          readAfterWrite: Bool, response: ResponseMapping, errors: ErrorMapping, adapter: String?, caFile: String?,
-         keepAliveSeconds: Int, missingConfiguration: [String], examples: [MappingExample],
+         keepAliveSeconds: Int, http2: Bool = false, missingConfiguration: [String], examples: [MappingExample],
          account: String = defaultAccount, accounts: [String: VendorMapping] = [:]) {
         self.vendor = vendor
         self.displayName = displayName
@@ -77,6 +79,7 @@ public final class VendorMapping: Sendable {
         self.adapter = adapter
         self.caFile = caFile
         self.keepAliveSeconds = keepAliveSeconds
+        self.http2 = http2
         self.missingConfiguration = missingConfiguration
         self.examples = examples
         self.account = account
@@ -97,7 +100,7 @@ public final class VendorMapping: Sendable {
                       timeoutSeconds: timeoutSeconds, rateLimits: rateLimits, retry: retry, maxConcurrent: maxConcurrent,
                       idempotencyKeyHeader: idempotencyKeyHeader, circuitBreaker: circuitBreaker, fields: fields,
                       vendorFields: vendorFields, calls: calls, read: read, readAfterWrite: readAfterWrite,
-                      response: response, errors: errors, adapter: adapter, caFile: caFile, keepAliveSeconds: keepAliveSeconds,
+                      response: response, errors: errors, adapter: adapter, caFile: caFile, keepAliveSeconds: keepAliveSeconds, http2: http2,
                       missingConfiguration: missingConfiguration, examples: examples, account: account, accounts: accounts)
     }
 
