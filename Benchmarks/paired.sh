@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# CPU per proxied request of two gateway builds under the same load, alternated so that the machine's drift
+# (25% between runs of one hour on a shared machine) falls on both alike: the way to tell whether a change
+# made the gateway cheaper under load. Each round runs each build for DURATION under wrk -c64 against an
+# nginx upstream answering the 330-byte job (PUT vendor), and reads the build's user and system CPU time.
+#
+#   Benchmarks/paired.sh OLD_BINARY NEW_BINARY     (ROUNDS=3, DURATION=6; builds e.g. from `git worktree add`)
+#
+# Build both the same way, as the container does (`swift build -c release --static-swift-stdlib`): a build
+# with the shared Swift runtime pays an indirect call for every retain and release. When the rounds disagree
+# with each other, other load moved under the runs: run it again rather than read the median.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -eq 2 ] || { echo "usage: $0 OLD_BINARY NEW_BINARY" >&2; exit 2; }
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-6}"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+command -v wrk >/dev/null && command -v nginx >/dev/null || scripts/install-deps bench
+
+pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+
+job_json='{"id":"job_abc123","name":"JOB-2024-001-REV2","goalQuantity":75,"jiraTicketKey":"PI-42","jiraTicketSummary":"Build 50 aluminum housings","jiraPartNumber":"ALU-HOUSING-7075","jiraPriority":"High","jiraEpicLink":"PI-10","jiraLabels":["Q1-2024","rush"],"createdAt":"2024-01-15T10:30:00.000Z","updatedAt":"2024-01-20T16:45:00.000Z"}'
+upstream_port=$(free_port)
+mkdir -p "$work/nginx/logs" "$work/mappings"
+cat >"$work/nginx/upstream.conf" <<CONF
+worker_processes 1; daemon off; pid $work/nginx/upstream.pid; error_log $work/nginx/logs/upstream.log;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$upstream_port; keepalive_requests 1000000;
+  location / { default_type application/json; return 200 '$job_json'; } } }
+CONF
+pin 0 nginx -p "$work/nginx" -c "$work/nginx/upstream.conf" & pids+=($!)
+cat >"$work/mappings/put.json" <<JSON
+{ "baseUrl": "http://127.0.0.1:$upstream_port", "auth": { "scheme": "none" },
+  "fields": { "name": { "to": "/name" }, "goalQuantity": { "to": "/goalQuantity" } },
+  "calls": [ { "name": "update", "method": "PUT", "path": "/api/jobs/{id}" } ],
+  "response": { "id": "/id", "createdAt": { "from": "/createdAt" }, "updatedAt": { "from": "/updatedAt" } } }
+JSON
+cat >"$work/patch.lua" <<'LUA'
+wrk.method = "PATCH"
+wrk.body = '{"name":"JOB-2024-001-REV2","goalQuantity":75}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+wait_port "$upstream_port"
+
+# One build under load: prints "req/s user_us system_us" per request.
+measure() {
+  local binary="$1" port pid
+  port=$(free_port)
+  # Its output goes to a file: holding this function's stdout would keep the caller's `$(...)` waiting.
+  pin 1 "$binary" serve --listen "127.0.0.1:$port" --threads 1 --log-level warn --mappings "$work/mappings" \
+    >>"$work/gateway.log" 2>&1 & pid=$!
+  wait_port "$port"
+  (pin 0 wrk -t2 -c64 -d2s -s "$work/patch.lua" "http://127.0.0.1:$port/jobs/put:job_abc123" >/dev/null) # warm-up
+  local before after output
+  before=$(awk '{print $14, $15}' "/proc/$pid/stat")
+  output=$(pin 0 wrk -t2 -c64 -d"${DURATION}s" -s "$work/patch.lua" "http://127.0.0.1:$port/jobs/put:job_abc123")
+  after=$(awk '{print $14, $15}' "/proc/$pid/stat")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  if grep -q "Non-2xx" <<<"$output"; then echo "warning: $binary answered errors" >&2; fi
+  local requests
+  requests=$(awk '/requests in/ {print $1}' <<<"$output")
+  echo "$before $after $requests" | awk -v hz="$(getconf CLK_TCK)" -v seconds="$DURATION" \
+    '{printf "%.0f %.1f %.1f\n", $5 / seconds, ($3 - $1) / hz * 1e6 / $5, ($4 - $2) / hz * 1e6 / $5}'
+}
+
+printf '%-5s %-4s %10s %12s %12s\n' round build "req/s" "user µs/req" "sys µs/req"
+for round in $(seq "$ROUNDS"); do
+  for side in old new; do
+    binary=$([ "$side" = old ] && echo "$1" || echo "$2")
+    read -r rate user system <<<"$(measure "$binary")"
+    printf '%-5s %-4s %10s %12s %12s\n' "$round" "$side" "$rate" "$user" "$system"
+  done
+done
