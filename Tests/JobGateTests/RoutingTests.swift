@@ -150,6 +150,10 @@ final class MappingTests: XCTestCase {
         XCTAssertEqual(RFC3339.format(epochSeconds: -1.5), "1969-12-31T23:59:58.500Z")
         XCTAssertEqual(RFC3339.format(epochSeconds: -62_135_596_800), "0001-01-01T00:00:00Z")
         XCTAssertEqual(RFC3339.format(epochSeconds: 253_402_300_799), "9999-12-31T23:59:59Z")
+        XCTAssertEqual([format3(12.3456), format3(0), format3(0.0004), format3(7), format3(1234.5)],
+                       ["12.346", "0.000", "0.000", "7.000", "1234.500"])
+        // A JWT's `exp` can be anything: past year 9999 the year just has more digits.
+        XCTAssertEqual(RFC3339.format(epochSeconds: 1e12), "33658-09-27T01:46:40Z")
         // Formatting is pure (no gmtime): every day of four centuries survives a round trip.
         for day in stride(from: -73_000, to: 73_000, by: 7) {
             let seconds = Double(day) * 86_400 + 45_296

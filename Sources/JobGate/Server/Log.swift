@@ -25,14 +25,27 @@ public final class Log: Sendable {
 
     public func log(_ level: Settings.LogLevel, _ event: String, _ fields: JSONObject = JSONObject()) {
         guard enabled(level) else { return }
-        var line = JSONObject()
-        line["time"] = .string(RFC3339.format(epochSeconds: epochSeconds(), alwaysMilliseconds: true))
-        line["level"] = .string(level.rawValue)
-        line["event"] = .string(event)
-        for (key, value) in fields { line[key] = value }
-        var bytes = JSON.serialize(.object(line))
+        let time = JSONValue.string(RFC3339.format(epochSeconds: epochSeconds(), alwaysMilliseconds: true))
+        // Written member by member (a line per request at the default level): a field named like one of the
+        // three fixed members takes its place, as assigning it into one object would.
+        let overrides = fields.contains { Self.isFixedMember($0.key) }
+        var line = JSONObjectWriter()
+        line.member("time", overrides ? fields["time"] ?? time : time)
+        line.member("level", overrides ? fields["level"] ?? .string(level.rawValue) : .string(level.rawValue))
+        line.member("event", overrides ? fields["event"] ?? .string(event) : .string(event))
+        for (key, value) in fields where !overrides || !Self.isFixedMember(key) { line.member(key, value) }
+        var bytes = line.finish()
         bytes.append(0x0A)
         writer.append(bytes)
+    }
+
+    /// Told apart by length first: checked for every field of every line.
+    private static func isFixedMember(_ key: String) -> Bool {
+        switch key.utf8.count {
+        case 4: key == "time"
+        case 5: key == "level" || key == "event"
+        default: false
+        }
     }
 
     /// Waits (bounded) until the backlog is written: before the process exits.
@@ -77,12 +90,15 @@ final class BackgroundWriter: @unchecked Sendable {
                 dropped += 1
                 return false
             }
+            let wasEmpty = pending.isEmpty
             pending.append(contentsOf: bytes)
             if !threadRunning {
                 // Started on first use: `jobgate check` and failed startups never pay for a thread.
                 threadRunning = (try? spawnThread { [self] in run() }) != nil
             }
-            pthread_cond_broadcast(changed)
+            // The writer takes everything pending each time it wakes: only a first line needs to wake it
+            // (a wake per line was a futex call and a thread switch per request at the default level).
+            if wasEmpty { pthread_cond_broadcast(changed) }
             return !threadRunning
         }
         if needsInlineWrite { drainSynchronously() }

@@ -59,14 +59,38 @@ public enum RFC3339 {
         let days = Int(whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400)
         let secondOfDay = Int(whole - Int64(days) * 86_400)
         let (year, month, day) = civil(fromDays: days)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // Digits written into the string's own storage: every access-log line has a timestamp, and building
+        // it from padded pieces cost more than the rest of the line.
+        return String(unsafeUninitializedCapacity: 48) { text in
+            var count = 0
+            func put(_ byte: UInt8) {
+                text[count] = byte
+                count += 1
+            }
+            /// `value` in decimal, zero-padded to `width`, written from its last digit back.
+            func put(_ value: Int, width: Int) {
+                if value < 0 { put(UInt8(ascii: "-")) }
+                var magnitude = value.magnitude
+                var length = 1
+                var probe = magnitude
+                while probe >= 10 { probe /= 10; length += 1 }
+                let total = max(length, width)
+                for offset in stride(from: total - 1, through: 0, by: -1) {
+                    text[count + offset] = UInt8(magnitude % 10) + 0x30
+                    magnitude /= 10
+                }
+                count += total
+            }
+            put(year, width: 4); put(UInt8(ascii: "-")); put(month, width: 2); put(UInt8(ascii: "-")); put(day, width: 2)
+            put(UInt8(ascii: "T")); put(secondOfDay / 3600, width: 2); put(UInt8(ascii: ":"))
+            put(secondOfDay / 60 % 60, width: 2); put(UInt8(ascii: ":")); put(secondOfDay % 60, width: 2)
+            if milliseconds > 0 || alwaysMilliseconds {
+                put(UInt8(ascii: "."))
+                put(milliseconds, width: 3)
+            }
+            put(UInt8(ascii: "Z"))
+            return count
         }
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if milliseconds > 0 || alwaysMilliseconds { text += "." + pad(milliseconds, 3) }
-        return text + "Z"
     }
 
     /// The civil date of a day number since 1970-01-01 (Howard Hinnant's algorithm, the inverse of
