@@ -16,25 +16,15 @@ mode="${1:-all}"
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-6s}"
 CONNECTIONS="${CONNECTIONS:-64}"
-work="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source Benchmarks/common.sh
 
 [ -e /usr/lib/nginx/modules/ngx_http_js_module.so ] && command -v wrk >/dev/null && command -v openssl >/dev/null \
   || scripts/install-deps bench
 swift build -c release --static-swift-stdlib --product jobgate >/dev/null
 JOBGATE="${JOBGATE:-.build/release/jobgate}"
 
-# Runs a command pinned to a core. Used only in background jobs and pipelines, so `exec` replaces just that
-# subshell and $! is the real process (killable at cleanup).
-pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-job_json='{"id":"job_abc123","name":"JOB-2024-001-REV2","goalQuantity":75,"jiraTicketKey":"PI-42","jiraTicketSummary":"Build 50 aluminum housings","jiraPartNumber":"ALU-HOUSING-7075","jiraPriority":"High","jiraEpicLink":"PI-10","jiraLabels":["Q1-2024","rush"],"createdAt":"2024-01-15T10:30:00.000Z","updatedAt":"2024-01-20T16:45:00.000Z"}'
 
 # A throwaway certificate for the TLS upstream; jobgate trusts it through the mapping's `caFile`.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/upstream.key" \
