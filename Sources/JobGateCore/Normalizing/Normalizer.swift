@@ -49,8 +49,7 @@ public enum Normalizer {
             for pointer in reading.nestedPointers { pointer.remove(from: &restValue) }
             rest = restValue.objectValue ?? object
         }
-        for (key, value) in rest where !reading.topLevelKeys.contains(where: { sameText($0, key) })
-            && !vendorNamesRead.contains(where: { sameText($0, key) }) {
+        for (key, value) in rest where reading.leavesUnread(key, vendorNamesRead: vendorNamesRead) {
             vendorData.appendUnchecked(key, value)
         }
         job.appendUnchecked("vendorData", .object(vendorData))
@@ -93,19 +92,11 @@ public enum Normalizer {
             writer.member(name, found, of: object)
             vendorNamesRead.append(name)
         }
-        for found in object.members where !reading.topLevelKeys.contains(where: { sameText($0, found.key) })
-            && !vendorNamesRead.contains(where: { sameText($0, found.key) }) {
+        for found in object.members where reading.leavesUnread(found.key, vendorNamesRead: vendorNamesRead) {
             writer.member(found, of: object)
         }
         writer.endObject()
         return writer.finish()
-    }
-
-    /// Member names compared byte for byte (RFC 8259 §8.3), lengths first: most names compared here differ in
-    /// length, and `==` on two distinct strings takes the slow general path (and also equates canonically
-    /// equivalent Unicode, which JSON does not).
-    private static func sameText(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a == b
     }
 
     static func canonicalValue(_ value: JSONValue, _ spec: FieldMapping) -> JSONValue {
@@ -328,5 +319,18 @@ struct JobReading: Sendable {
         nestedPointers = pointers.filter { $0.tokens.count > 1 }
         readsMembersAsTheyAre = response.job.tokens.isEmpty && pointers.allSatisfy { $0.tokens.count == 1 }
             && self.fields.allSatisfy { $0.spec.format == .plain || $0.spec.format == .rfc3339 }
+    }
+
+    /// Whether a top-level member of the job goes to vendorData: the mapping does not read it whole, and no
+    /// vendor field read from elsewhere already took its name.
+    func leavesUnread(_ key: String, vendorNamesRead: [String]) -> Bool {
+        !topLevelKeys.contains { Self.sameText($0, key) } && !vendorNamesRead.contains { Self.sameText($0, key) }
+    }
+
+    /// Member names compared byte for byte (RFC 8259 §8.3), lengths first: most names compared here differ in
+    /// length, and `==` on two distinct strings takes the slow general path (and also equates canonically
+    /// equivalent Unicode, which JSON does not).
+    private static func sameText(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a == b
     }
 }
