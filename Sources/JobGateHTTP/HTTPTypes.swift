@@ -60,7 +60,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// Callers mostly ask with lower-case names already; those are used as they are.
     private static func key(_ name: String) -> String {
-        containsASCIIUppercase(name) ? asciiLowercased(name) : name
+        firstByteOffset(in: name.utf8, where: { $0 >= 0x41 && $0 <= 0x5A }) != nil ? asciiLowercased(name) : name
     }
 
     /// Lengths first: a request's few fields mostly differ in length from the one asked for, and `==` on two
@@ -114,9 +114,7 @@ public struct HTTPRequest: Sendable {
 
     private static func queryMark(in target: String) -> String.Index? {
         let utf8 = target.utf8
-        let offset = utf8.withContiguousStorageIfAvailable { $0.firstIndex(of: 0x3F) }
-            ?? utf8.firstIndex(of: 0x3F).map { utf8.distance(from: utf8.startIndex, to: $0) }
-        return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
+        return firstByteOffset(in: utf8, where: { $0 == 0x3F }).map { utf8.index(utf8.startIndex, offsetBy: $0) }
     }
 }
 

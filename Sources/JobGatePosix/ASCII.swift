@@ -28,13 +28,6 @@ public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowerc
     return true
 }
 
-/// Whether `text` has an ASCII upper-case letter (a header name that needs folding before comparison).
-@inlinable
-public func containsASCIIUppercase(_ text: String) -> Bool {
-    let isUpper = { (byte: UInt8) in byte >= 0x41 && byte <= 0x5A }
-    return text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isUpper) } ?? text.utf8.contains(where: isUpper)
-}
-
 /// How many bytes precede the first that satisfies `predicate`, nil if none does. Over a string's own buffer
 /// where it lends one (see `asciiCaseInsensitiveEquals`).
 @inlinable
@@ -52,5 +45,18 @@ public func asciiLowercase(_ byte: UInt8) -> UInt8 {
 extension StringProtocol {
     public func trimmingASCIIWhitespace() -> String {
         String(decoding: trimmingOWS(Substring(self).utf8), as: UTF8.self)
+    }
+}
+
+/// Appending a string's `utf8` view walks it through the generic collection path; its contiguous bytes
+/// (or a literal's) go in with one copy.
+extension [UInt8] {
+    public mutating func append(_ literal: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    public mutating func appendUTF8(of text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
     }
 }

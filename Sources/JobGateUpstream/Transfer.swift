@@ -1,4 +1,5 @@
 import CCurl
+import JobGatePosix
 
 /// One call's curl easy handle and what it collects. It owns the header list and the response bytes;
 /// `releaseResources` frees the C parts the moment the call ends.
@@ -108,12 +109,9 @@ final class Transfer {
         line.reserveCapacity(256)
         for header in request.headers {
             line.removeAll(keepingCapacity: true)
-            // Copied from the strings' own buffers: appending their `utf8` views goes byte by byte.
-            var name = header.name, value = header.value
-            name.withUTF8 { line.append(contentsOf: $0) }
-            line.append(0x3A)
-            line.append(0x20)
-            value.withUTF8 { line.append(contentsOf: $0) }
+            line.appendUTF8(of: header.name)
+            line.append(": ")
+            line.appendUTF8(of: header.value)
             line.append(0)
             headerList = line.withUnsafeBytes { curl_slist_append(headerList, $0.baseAddress?.assumingMemoryBound(to: CChar.self)) }
         }
