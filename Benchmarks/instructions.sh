@@ -5,6 +5,7 @@
 # and many requests) are subtracted, so start-up and shutdown cancel out.
 #
 #   Benchmarks/instructions.sh [requests]     (default 2000)
+#   KEEP_PROFILE=dir Benchmarks/instructions.sh   also keeps both callgrind files in dir, for callgrind_annotate
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests="${1:-2000}"
@@ -62,4 +63,5 @@ PY
 
 few=$(count_instructions 200)
 many=$(count_instructions $((requests + 200)))
+if [ -n "${KEEP_PROFILE:-}" ]; then mkdir -p "$KEEP_PROFILE" && cp "$work"/callgrind.* "$KEEP_PROFILE"/; fi
 echo "instructions per proxied request: $(( (many - few) / requests )) (callgrind, $requests keep-alive PATCHes, release build)"
