@@ -21,9 +21,19 @@ public enum HTTPVersion: Sendable, Equatable {
     case http1_1
 }
 
-/// Header fields of one request, names lower-cased at parse time so look-ups are a plain compare.
+/// Header fields of one request, names lower-cased at parse time so look-ups are a plain compare. The fields
+/// are kept as the bytes they arrived as, back to back: a request's handful of fields would otherwise cost two
+/// strings each, while the gateway reads only a few of them, and mostly asks for ones that are absent.
 public struct HTTPHeaders: Sendable, Sequence {
-    public private(set) var fields: [(name: String, value: String)] = []
+    private struct Field: Sendable {
+        let nameStart: Int32
+        let nameCount: Int32
+        let valueCount: Int32
+        var valueStart: Int { Int(nameStart + nameCount) }
+    }
+
+    private var bytes: [UInt8] = []
+    private var fields: [Field] = []
 
     public init() {}
 
@@ -32,30 +42,70 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func append(name: String, value: String) {
-        fields.append((name: asciiLowercased(name), value: value))
+        var name = name
+        var value = value
+        name.withUTF8 { name in value.withUTF8 { value in append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) } }
     }
 
-    /// For the parser, which lower-cases names as it reads them.
-    mutating func appendLowercased(name: String, value: String) {
-        if fields.isEmpty { fields.reserveCapacity(8) }
-        fields.append((name: name, value: value))
+    /// For the parser: the name is lower-cased as it is copied.
+    mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if fields.isEmpty {
+            fields.reserveCapacity(8)
+            bytes.reserveCapacity(256)
+        }
+        fields.append(Field(nameStart: Int32(bytes.count), nameCount: Int32(name.count), valueCount: Int32(value.count)))
+        for byte in name { bytes.append(asciiLowercase(byte)) }
+        bytes.append(contentsOf: value)
     }
 
     /// The first value of `name` (case-insensitive).
     public subscript(name: String) -> String? {
-        let key = Self.key(name)
-        for field in fields where Self.sameName(field.name, key) { return field.value }
-        return nil
+        var key = Self.key(name)
+        return key.withUTF8 { key in firstIndex(named: UnsafeRawBufferPointer(key)).map(value(at:)) }
     }
 
     public func values(_ name: String) -> [String] {
-        let key = Self.key(name)
-        return fields.filter { Self.sameName($0.name, key) }.map(\.value)
+        var key = Self.key(name)
+        return key.withUTF8 { key in fields.indices.filter { isNamed($0, UnsafeRawBufferPointer(key)) }.map(value(at:)) }
     }
 
     public func count(of name: String) -> Int {
-        let key = Self.key(name)
-        return fields.reduce(0) { $0 + (Self.sameName($1.name, key) ? 1 : 0) }
+        var key = Self.key(name)
+        return key.withUTF8 { key in fields.indices.reduce(0) { $0 + (isNamed($1, UnsafeRawBufferPointer(key)) ? 1 : 0) } }
+    }
+
+    public var count: Int { fields.count }
+
+    /// The length of field `index`'s name, to tell names apart before comparing them.
+    func nameLength(at index: Int) -> Int { Int(fields[index].nameCount) }
+
+    func isNamed(_ index: Int, _ lowercaseName: StaticString) -> Bool {
+        isNamed(index, UnsafeRawBufferPointer(start: lowercaseName.utf8Start, count: lowercaseName.utf8CodeUnitCount))
+    }
+
+    func name(at index: Int) -> String {
+        let field = fields[index]
+        return String(decoding: bytes[Int(field.nameStart)..<field.valueStart], as: UTF8.self)
+    }
+
+    func value(at index: Int) -> String {
+        let field = fields[index]
+        return String(decoding: bytes[field.valueStart..<(field.valueStart + Int(field.valueCount))], as: UTF8.self)
+    }
+
+    private func firstIndex(named key: UnsafeRawBufferPointer) -> Int? {
+        fields.indices.first { isNamed($0, key) }
+    }
+
+    /// Lengths first: a request's few fields mostly differ in length from the one asked for.
+    private func isNamed(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        let field = fields[index]
+        guard Int(field.nameCount) == key.count else { return false }
+        let start = Int(field.nameStart)
+        return bytes.withUnsafeBufferPointer { stored in
+            for offset in 0..<key.count where stored[start + offset] != key[offset] { return false }
+            return true
+        }
     }
 
     /// Callers mostly ask with lower-case names already; those are used as they are.
@@ -63,17 +113,18 @@ public struct HTTPHeaders: Sendable, Sequence {
         firstByteOffset(in: name.utf8, where: { $0 >= 0x41 && $0 <= 0x5A }) != nil ? asciiLowercased(name) : name
     }
 
-    /// Lengths first: a request's few fields mostly differ in length from the one asked for, and `==` on two
-    /// distinct strings takes the general comparison path.
-    private static func sameName(_ stored: String, _ key: String) -> Bool {
-        stored.utf8.count == key.utf8.count && stored == key
+    public struct Iterator: IteratorProtocol {
+        fileprivate let headers: HTTPHeaders
+        fileprivate var index = 0
+
+        public mutating func next() -> (name: String, value: String)? {
+            guard index < headers.fields.count else { return nil }
+            defer { index += 1 }
+            return (headers.name(at: index), headers.value(at: index))
+        }
     }
 
-    public var count: Int { fields.count }
-
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
-        fields.makeIterator()
-    }
+    public func makeIterator() -> Iterator { Iterator(headers: self) }
 }
 
 /// A complete request as the router sees it.

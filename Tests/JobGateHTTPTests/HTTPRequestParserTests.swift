@@ -53,6 +53,28 @@ final class HTTPRequestParserTests: XCTestCase {
         }
     }
 
+    func testHeaderFieldsKeepOrderCaseAndValues() throws {
+        let wire = "GET / HTTP/1.1\r\nHost: x\r\nPrefer: a\r\nX-Empty:\r\nPREFER:  b, c \r\nX-Note: \u{E9}t\u{E9}\r\n\r\n"
+        let request = try XCTUnwrap(parse(wire).requests.first)
+        let headers = request.headers
+        XCTAssertEqual(headers.count, 5)
+        XCTAssertEqual(headers["prefer"], "a", "the first of repeated fields")
+        XCTAssertEqual(headers.values("Prefer"), ["a", "b, c"], "values trimmed of surrounding whitespace, in order")
+        XCTAssertEqual(headers.count(of: "PREFER"), 2)
+        XCTAssertEqual(headers["x-empty"], "")
+        XCTAssertNil(headers["x-absent"])
+        XCTAssertNil(headers["prefe"], "a prefix of a name is not the name")
+        XCTAssertEqual(headers.map(\.name), ["host", "prefer", "x-empty", "prefer", "x-note"],
+                       "names lower-cased, in arrival order")
+        XCTAssertEqual(headers.map(\.value), ["x", "a", "", "b, c", "\u{E9}t\u{E9}"])
+
+        var built = HTTPHeaders([(name: "Job-Vendor", value: "deck")])
+        built.append(name: "X-Request-Id", value: "abc")
+        XCTAssertEqual(built["job-vendor"], "deck")
+        XCTAssertEqual(built["X-REQUEST-ID"], "abc")
+        XCTAssertEqual(built.map(\.name), ["job-vendor", "x-request-id"])
+    }
+
     func testPipelinedRequestsInOneRead() {
         let result = parse(get + "PATCH /jobs/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}" + get)
         XCTAssertNil(result.error)
