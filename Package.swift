@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "JobGateSandbox", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateJSON", "JobGatePosix"], swiftSettings: strict),
         .executableTarget(name: "jobgate", dependencies: ["JobGate", "JobGatePosix", "JobGateSandbox"], swiftSettings: strict),
         .testTarget(name: "JobGateJSONTests", dependencies: ["JobGateJSON"], swiftSettings: strict),
+        .testTarget(name: "JobGatePosixTests", dependencies: ["JobGatePosix"], swiftSettings: strict),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP", "JobGatePosix"], swiftSettings: strict),
         .testTarget(name: "JobGateUpstreamTests", dependencies: ["JobGateUpstream", "JobGatePosix"], swiftSettings: strict),
         .testTarget(name: "JobGateTests", dependencies: ["JobGate", "JobGateCore", "JobGateHTTP", "JobGatePosix"], swiftSettings: strict),

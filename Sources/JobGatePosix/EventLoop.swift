@@ -19,10 +19,6 @@ public enum Readiness {
     public static let error = UInt32(EPOLLERR.rawValue)
 }
 
-public struct TimerID: Hashable, Sendable {
-    fileprivate let value: UInt64
-}
-
 /// One epoll loop on one thread. Everything it owns (handlers, timers, connections, curl handles) is touched
 /// only from that thread; other threads talk to it through `execute`, which is the only locked path.
 public final class EventLoop: @unchecked Sendable {
@@ -30,9 +26,7 @@ public final class EventLoop: @unchecked Sendable {
     private let epoll: FileDescriptor
     private let wakeup: FileDescriptor
     private var handlers: [EventHandler?] = []
-    private var timerHeap: [(deadline: MonotonicInstant, id: UInt64)] = []
-    private var timerActions: [UInt64: () -> Void] = [:]
-    private var nextTimerID: UInt64 = 1
+    private var timers = TimerQueue()
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private var isRunning = true
     private var threadID: pthread_t?
@@ -94,63 +88,25 @@ public final class EventLoop: @unchecked Sendable {
     @discardableResult
     public func schedule(after delay: Interval, _ action: @escaping () -> Void) -> TimerID {
         assertInLoopThread()
-        let id = nextTimerID
-        nextTimerID += 1
-        timerActions[id] = action
-        pushTimer(deadline: .now + delay, id: id)
-        return TimerID(value: id)
+        return timers.add(deadline: .now + delay, action: action)
     }
 
     public func cancel(_ timer: TimerID) {
         assertInLoopThread()
-        timerActions[timer.value] = nil
+        timers.remove(timer)
     }
 
-    private func pushTimer(deadline: MonotonicInstant, id: UInt64) {
-        timerHeap.append((deadline, id))
-        var child = timerHeap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard timerHeap[child].deadline < timerHeap[parent].deadline else { break }
-            timerHeap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private func popTimer() -> (deadline: MonotonicInstant, id: UInt64) {
-        let top = timerHeap[0]
-        let last = timerHeap.removeLast()
-        if !timerHeap.isEmpty {
-            timerHeap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < timerHeap.count, timerHeap[left].deadline < timerHeap[smallest].deadline { smallest = left }
-                if right < timerHeap.count, timerHeap[right].deadline < timerHeap[smallest].deadline { smallest = right }
-                if smallest == parent { break }
-                timerHeap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return top
-    }
-
-    /// Milliseconds epoll may sleep before the next live timer is due (-1: no timer).
+    /// Milliseconds epoll may sleep before the next timer is due (-1: no timer).
     private func nextTimeoutMilliseconds() -> Int32 {
-        while let first = timerHeap.first, timerActions[first.id] == nil { _ = popTimer() }
-        guard let first = timerHeap.first else { return -1 }
+        guard let deadline = timers.earliestDeadline else { return -1 }
         let now = MonotonicInstant.now
-        guard first.deadline > now else { return 0 }
-        return Int32(clamping: ((first.deadline - now).nanoseconds + 999_999) / 1_000_000)
+        guard deadline > now else { return 0 }
+        return Int32(clamping: ((deadline - now).nanoseconds + 999_999) / 1_000_000)
     }
 
     private func runDueTimers() {
         let now = MonotonicInstant.now
-        while let first = timerHeap.first, first.deadline <= now {
-            _ = popTimer()
-            if let action = timerActions.removeValue(forKey: first.id) { action() }
-        }
+        while let action = timers.popDue(now: now) { action() }
     }
 
     // MARK: Cross-thread
