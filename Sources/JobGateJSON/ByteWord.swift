@@ -30,3 +30,17 @@ struct ByteWord {
         flags.trailingZeroBitCount / 8
     }
 }
+
+/// A hash of a key's bytes as unescaped, so equal keys always have equal fingerprints. Long keys are
+/// hashed by their length and first and last eight bytes only: keys differing only in between end up
+/// compared as strings, which the small-object limit bounds.
+func keyFingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    guard bytes.count >= 8, let base = bytes.baseAddress else {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 // FNV-1a
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
+    }
+    let first = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)
+    let last = UnsafeRawPointer(base + bytes.count - 8).loadUnaligned(as: UInt64.self)
+    return (first &* 0x9E37_79B9_7F4A_7C15) ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(bytes.count)
+}

@@ -106,7 +106,7 @@ struct JSONScanner {
             guard bytes[index] == 0x22 else { throw JSONParseError(.unexpectedByte, at: index) }
             let keyOffset = index
             let (key, fingerprint) = try parseString { text, isASCII in
-                (String(decoding: text, as: UTF8.self), isASCII ? Self.fingerprint(text) : nil)
+                (String(decoding: text, as: UTF8.self), isASCII ? keyFingerprint(text) : nil)
             }
             // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused.
             // Small objects are checked by a scan, larger ones through a set, whose seeded hashing no crafted
@@ -158,8 +158,13 @@ struct JSONScanner {
             return (start..<index, isCompact)
         case 0x2D, 0x30...0x39:
             return (try skipNumber(), true)
-        case 0x7B, 0x5B:
-            _ = try parseValue()
+        case 0x7B:
+            // Checked by the same rules (duplicate keys included) without building what is only passed on.
+            var members = SkippedMembers()
+            try readMembers(into: &members)
+            return (start..<index, false)
+        case 0x5B:
+            try readElements { scanner throws(JSONParseError) in _ = try scanner.skipValue() }
             return (start..<index, false)
         default:
             _ = try parseValue()
@@ -167,40 +172,34 @@ struct JSONScanner {
         }
     }
 
-    /// A hash of a key's bytes as unescaped, so equal keys always have equal fingerprints. Long keys are
-    /// hashed by their length and first and last eight bytes only: keys differing only in between end up
-    /// compared as strings, which the small-object limit bounds.
-    private static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        guard bytes.count >= 8, let base = bytes.baseAddress else {
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325 // FNV-1a
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            return hash
+    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+        var array: [JSONValue] = []
+        try readElements { scanner throws(JSONParseError) in
+            // Vendor arrays (labels, components) are mostly short: growing 1, 2, 4 would cost three allocations.
+            if array.isEmpty { array.reserveCapacity(4) }
+            array.append(try scanner.parseValue())
         }
-        let first = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)
-        let last = UnsafeRawPointer(base + bytes.count - 8).loadUnaligned(as: UInt64.self)
-        return (first &* 0x9E37_79B9_7F4A_7C15) ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(bytes.count)
+        return .array(array)
     }
 
-    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+    /// Reads the array at `index`, each element read by `element`.
+    private mutating func readElements(_ element: (inout JSONScanner) throws(JSONParseError) -> Void) throws(JSONParseError) {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var array: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count && bytes[index] == 0x5D {
             index += 1
-            return .array(array)
+            return
         }
-        // Vendor arrays (labels, components) are mostly short: growing 1, 2, 4 would cost three allocations.
-        array.reserveCapacity(4)
         while true {
             skipWhitespace()
-            array.append(try parseValue())
+            try element(&self)
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             switch bytes[index] {
             case 0x2C: index += 1
-            case 0x5D: index += 1; return .array(array)
+            case 0x5D: index += 1; return
             default: throw JSONParseError(.unexpectedByte, at: index)
             }
         }

@@ -78,6 +78,21 @@ private struct RawMembers: JSONMemberSink {
     }
 }
 
+/// The members of an object inside a member that is passed on as bytes: only their keys are kept, for the
+/// duplicate-key rule.
+struct SkippedMembers: JSONMemberSink {
+    private(set) var keys: [String] = []
+
+    var count: Int { keys.count }
+    func containsKey(_ key: String) -> Bool { keys.contains(key) }
+    mutating func reserveCapacity(_ capacity: Int) { keys.reserveCapacity(capacity) }
+
+    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError) {
+        keys.append(key)
+        _ = try scanner.skipValue()
+    }
+}
+
 extension JSON {
     /// The document's members when it is an object, nil when it is valid JSON of another kind; it throws
     /// exactly where `parse` throws.

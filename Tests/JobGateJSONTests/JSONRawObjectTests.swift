@@ -56,7 +56,10 @@ final class JSONRawObjectTests: XCTestCase {
     func testLimitsDuplicatesAndTrailingDataAsTheParser() {
         for text in [#"{"a":1,"a":2}"#, #"{"K":1,"\u212A":2}"#, #"{"a":1} x"#, #"{"a":[[[1]]]}"#, "{}", " { } ",
                      #"{"a":"\u2028","b":"x\"y","c":-1.5e3,"d":true,"e":null,"f":{"g":[]}}"#, "[1]", "", "  ",
-                     #"{"a":1e999}"#, #"{"a":"\ud800"}"#, #"{"a":"\u0041\/","b":[1, 2],"c":"é"}"#, #"{"a" : 1,"b": "x" ,"c":2}"#] {
+                     #"{"a":1e999}"#, #"{"a":"\ud800"}"#, #"{"a":"\u0041\/","b":[1, 2],"c":"é"}"#, #"{"a" : 1,"b": "x" ,"c":2}"#,
+                     // Nested values are checked without being built: the same rules must still hold inside them.
+                     #"{"a":{"b":1,"b":2}}"#, #"{"a":[{"k":1},{"k":2,"k":3}]}"#, #"{"a":{"K":1,"\u212A":2}}"#,
+                     #"{"a":[1,]}"#, #"{"a":{"b":01}}"#, #"{"a":[[1]]}"#, #"{"a":{"b":{"c":1}}}"#, #"{"a":["\ud800"]}"#] {
             assertAgree(Array(text.utf8), limits: JSONLimits(maxDepth: 3), text)
         }
         assertAgree(Array(#"{"a":1}"#.utf8), limits: JSONLimits(maxBytes: 4), "too large")
