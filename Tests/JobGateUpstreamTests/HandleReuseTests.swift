@@ -61,6 +61,8 @@ final class HandleReuseTests: FaultServerTestCase {
 
     /// A timeout belongs to its call: a later call on the same configuration has its own.
     func testEachCallHasItsOwnTimeout() throws {
+        XCTAssertEqual(try call(request("/ok", timeout: 1)).get().status, 200)
+        XCTAssertEqual(try call(request("/slow?ms=1500")).get().status, 200)
         XCTAssertEqual(call(request("/stall-body", timeout: 0.2)).failure, .timeout(requestSent: true))
         XCTAssertEqual(try call(request("/slow?ms=500")).get().status, 200)
     }
