@@ -52,6 +52,7 @@ final class EasyHandle {
     private(set) var configuration: HandleConfiguration?
     /// Nothing has been set on the handle, nor has it made a call, since curl_easy_init.
     private var isPristine = true
+    private var headerList = HeaderList()
 
     init?() {
         guard let easy = curl_easy_init() else { return nil }
@@ -60,6 +61,11 @@ final class EasyHandle {
 
     deinit {
         curl_easy_cleanup(easy)
+    }
+
+    /// Sets a call's request headers (CURLOPT_HTTPHEADER), in the handle's own buffer.
+    func setHeaders(_ headers: [(name: String, value: String)]) {
+        jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList.build(headers))
     }
 
     /// Has the next call set the handle up anew, from libcurl's defaults (see `Transfer.leftStateBehind`).

@@ -1,15 +1,13 @@
 import CCurl
 import JobGatePosix
 
-/// One call on a pooled easy handle (see `EasyHandle`), and what it collects. It owns the header list and the response bytes;
-/// `releaseResources` frees the C parts the moment the call ends.
+/// One call on a pooled easy handle (see `EasyHandle`), and the response it collects.
 final class Transfer {
     let id: UInt64
     let handle: EasyHandle
     var easy: UnsafeMutableRawPointer { handle.easy }
     let request: UpstreamRequest
     let completion: (Result<UpstreamResponse, UpstreamFailure>) -> Void
-    private var headerList: UnsafeMutablePointer<curl_slist>?
     private var status = 0
     /// Field lines of the final response head, LF-separated (see `UpstreamResponse.headers`).
     private var headerLines: [UInt8] = []
@@ -65,28 +63,9 @@ final class Transfer {
             }
         }
 
-        // "Expect:" stops curl's automatic 100-continue round trip on larger bodies.
-        // One scratch buffer for every "name: value" line; curl copies each.
-        var line: [UInt8] = []
-        line.reserveCapacity(256)
-        for header in request.headers {
-            line.removeAll(keepingCapacity: true)
-            line.appendUTF8(of: header.name)
-            line.append(": ")
-            line.appendUTF8(of: header.value)
-            line.append(0)
-            headerList = line.withUnsafeBytes { curl_slist_append(headerList, $0.baseAddress?.assumingMemoryBound(to: CChar.self)) }
-        }
-        headerList = curl_slist_append(headerList, "Expect:")
-        jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList)
-
+        handle.setHeaders(request.headers)
         jg_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         jg_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
-    }
-
-    func releaseResources() {
-        if let headerList { curl_slist_free_all(headerList) }
-        headerList = nil
     }
 
     fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {

@@ -52,10 +52,7 @@ public final class UpstreamClient {
     }
 
     deinit {
-        for transfer in transfers.values {
-            curl_multi_remove_handle(multi, transfer.easy)
-            transfer.releaseResources()
-        }
+        for transfer in transfers.values { curl_multi_remove_handle(multi, transfer.easy) }
         // The easy handles go with their last references, here: before the multi and share handles.
         transfers.removeAll()
         idleHandles.removeAll()
@@ -97,7 +94,6 @@ public final class UpstreamClient {
         transfers[id] = transfer
         if curl_multi_add_handle(multi, handle.easy) != CURLM_OK {
             transfers[id] = nil
-            transfer.releaseResources()
             loop.schedule(after: .zero) { completion(.failure(.other(code: -1))) }
         }
         return UpstreamCallID(value: id)
@@ -138,7 +134,6 @@ public final class UpstreamClient {
     /// Keeps the call's handle for the next call, set up as it is unless `setUpAgain`; a handle over the bound
     /// is cleaned up.
     private func recycle(_ transfer: Transfer, setUpAgain: Bool) {
-        transfer.releaseResources()
         if setUpAgain { transfer.handle.discardConfiguration() }
         if idleHandles.count < Self.maxIdleHandles { idleHandles.append(transfer.handle) }
     }
