@@ -82,6 +82,18 @@ final class HandleReuseTests: FaultServerTestCase {
         XCTAssertEqual(try serverStats()["requests"]! - before["requests"]!, 1, "the write reached the vendor twice")
     }
 
+    /// Idempotent or not, calls of one method kind share a handle as it is: the guard follows each call.
+    func testWriteAndIdempotentCallOfOneKindEachGetTheirOwnRepeatGuard() throws {
+        XCTAssertEqual(try call(write("/close-on-reuse")).get().status, 200)
+        var before = try serverStats()
+        XCTAssertEqual(try call(request("/close-on-reuse", method: "PATCH", body: "{}")).get().status, 200)
+        XCTAssertEqual(try serverStats()["requests"]! - before["requests"]!, 2, "an idempotent call's repeat was stopped")
+        XCTAssertEqual(try call(request("/ok", method: "PATCH", body: "{}")).get().status, 200)
+        before = try serverStats()
+        XCTAssertEqual(call(write("/close-on-reuse")).failure, .closedBeforeAnswer(requestSent: true))
+        XCTAssertEqual(try serverStats()["requests"]! - before["requests"]!, 1, "the write reached the vendor twice")
+    }
+
     /// libcurl counts the repeats it made on a handle and gives up after five: the count must not carry over
     /// from earlier calls.
     func testEveryReadOnAClosedPooledConnectionIsRepeated() throws {
