@@ -1,14 +1,13 @@
 import CCurl
 import JobGatePosix
 
-/// One call's curl easy handle and what it collects. It owns the header list and the response bytes;
-/// `releaseResources` frees the C parts the moment the call ends.
+/// One call on a pooled easy handle (see `EasyHandle`), and the response it collects.
 final class Transfer {
     let id: UInt64
-    let easy: UnsafeMutableRawPointer
+    let handle: EasyHandle
+    var easy: UnsafeMutableRawPointer { handle.easy }
     let request: UpstreamRequest
     let completion: (Result<UpstreamResponse, UpstreamFailure>) -> Void
-    private var headerList: UnsafeMutablePointer<curl_slist>?
     private var status = 0
     /// Field lines of the final response head, LF-separated (see `UpstreamResponse.headers`).
     private var headerLines: [UInt8] = []
@@ -22,77 +21,38 @@ final class Transfer {
     /// What the vendor said in `Keep-Alive: timeout=N`, for the client to remember per origin.
     private(set) var advertisedKeepAliveSeconds: Int?
 
-    init(id: UInt64, easy: UnsafeMutableRawPointer, request: UpstreamRequest,
+    init(id: UInt64, handle: EasyHandle, request: UpstreamRequest,
          completion: @escaping (Result<UpstreamResponse, UpstreamFailure>) -> Void) {
         self.id = id
-        self.easy = easy
+        self.handle = handle
         self.request = request
         self.completion = completion
     }
 
-    /// `closeSocketContext` is the client, told of every socket curl closes (see `UpstreamClient.watch`);
-    /// `shareHandle` keeps TLS sessions across its connections; `idleReuseSeconds`: a pooled connection idle
-    /// this long or longer is not reused; `proxy` ("" for none) and `noProxy`: see `ProxyEnvironment`.
-    func configure(closeSocketContext: UnsafeMutableRawPointer, shareHandle: UnsafeMutableRawPointer, idleReuseSeconds: Int,
-                   proxy: String, noProxy: String) {
+    /// Sets what may differ between two calls of the handle's configuration (the rest is the handle's, see
+    /// `HandleConfiguration`). Every option here is set for every call, so none stays from the handle's last
+    /// one. `idleReuseSeconds`: a pooled connection idle this long or longer is not reused.
+    func prepare(idleReuseSeconds: Int) {
         let options = request.options
         let me = Unmanaged.passUnretained(self).toOpaque()
         jg_easy_setopt_pointer(easy, CURLOPT_PRIVATE, UnsafeRawPointer(bitPattern: UInt(id)))
         request.url.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
-        proxy.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_PROXY, $0) }
-        noProxy.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_NOPROXY, $0) }
-        // Safety rails the HARDENING notes ask for: no redirects followed, no signals, verified TLS,
-        // only the protocols the vendor was configured with, nothing verbose that could print secrets.
-        // Set on every call although some are libcurl's defaults: a few instructions buy that no build's or
-        // version's default can ever turn TLS verification off.
-        jg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        jg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
-        jg_easy_setopt_long(easy, CURLOPT_VERBOSE, 0)
-        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-        (options.allowPlainHTTP ? "http,https" : "https").withCString {
-            _ = jg_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, $0)
-        }
         // curl checks idle time in whole seconds, and reuses while it is at most MAXAGE: MAXAGE = window - 1.
-        if idleReuseSeconds >= 1 {
-            jg_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, idleReuseSeconds - 1)
-        } else {
-            jg_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, 0)
-            // A vendor that drops idle connections within a second: a write cannot be sure of any of them.
-            if !options.idempotent { jg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1) }
-        }
-        if !options.idempotent {
-            jg_easy_setopt_prereq_callback(easy, transferPrereqCallback)
-            jg_easy_setopt_pointer(easy, CURLOPT_PREREQDATA, me)
-        }
-        if let caFile = options.caFile {
-            caFile.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
-        }
-        // The bundle alone (CAINFO: the vendor's, else the system's, which on Debian holds what the CA folder
-        // does): libcurl caches a parsed CA store only when no CA folder is set, and otherwise reads and parses
-        // the whole bundle again for every new TLS connection. A rotated bundle is read within the hour.
-        jg_easy_setopt_pointer(easy, CURLOPT_CAPATH, nil)
-        jg_easy_setopt_long(easy, CURLOPT_CA_CACHE_TIMEOUT, 3600)
-        jg_easy_setopt_pointer(easy, CURLOPT_SHARE, shareHandle)
-        if options.http2 {
-            // Wait for a connection being set up rather than open another: multiplexed on it once it speaks HTTP/2.
-            jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-            jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
-        } else {
-            jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
-        }
-        // TCP_NODELAY is libcurl's default.
-        jg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        jg_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, max(0, idleReuseSeconds - 1))
+        // A vendor that drops idle connections within a second: a write cannot be sure of any of them.
+        jg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, idleReuseSeconds < 1 && !options.idempotent ? 1 : 0)
+        jg_easy_setopt_pointer(easy, CURLOPT_PREREQDATA, me)
+        // The call's own timeouts: a retry's, or a call's near its caller's deadline, are cut short.
         jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(clamping: options.timeout.nanoseconds / 1_000_000)))
         jg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS,
                             max(1, Int(clamping: min(options.connectTimeout, options.timeout).nanoseconds / 1_000_000)))
 
-        switch request.method {
-        case "GET":
+        switch MethodKind(request.method) {
+        case .get:
             jg_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
-        case "HEAD":
+        case .head:
             jg_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
-        default:
+        case .withBody:
             request.method.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0) }
             jg_easy_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
             // COPYPOSTFIELDS copies the bytes, so the body's lifetime is curl's problem, not ours.
@@ -103,32 +63,9 @@ final class Transfer {
             }
         }
 
-        // "Expect:" stops curl's automatic 100-continue round trip on larger bodies.
-        // One scratch buffer for every "name: value" line; curl copies each.
-        var line: [UInt8] = []
-        line.reserveCapacity(256)
-        for header in request.headers {
-            line.removeAll(keepingCapacity: true)
-            line.appendUTF8(of: header.name)
-            line.append(": ")
-            line.appendUTF8(of: header.value)
-            line.append(0)
-            headerList = line.withUnsafeBytes { curl_slist_append(headerList, $0.baseAddress?.assumingMemoryBound(to: CChar.self)) }
-        }
-        headerList = curl_slist_append(headerList, "Expect:")
-        jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList)
-
-        jg_easy_setopt_closesocket_callback(easy, curlCloseSocketCallback)
-        jg_easy_setopt_pointer(easy, CURLOPT_CLOSESOCKETDATA, closeSocketContext)
-        jg_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback)
+        handle.setHeaders(request.headers)
         jg_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
-        jg_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback)
         jg_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
-    }
-
-    func releaseResources() {
-        if let headerList { curl_slist_free_all(headerList) }
-        headerList = nil
     }
 
     fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -143,15 +80,22 @@ final class Transfer {
 
     /// libcurl is about to send the request (again, if this is not the first attempt: it re-sends on a new
     /// connection when a pooled one died before answering; that connection is already open, and is closed
-    /// unused). Only calls that are not idempotent ask.
+    /// unused when the repeat is stopped). A call that is not idempotent is not sent again.
     fileprivate func beginAttempt() -> Bool {
         attempts += 1
-        guard attempts > 1 else { return true }
+        guard attempts > 1, !request.options.idempotent else { return true }
         // The first attempt's request size is still recorded: more than zero means it left on the dead connection.
         var requestSize = 0
         jg_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestSize)
         refusedRepeatAfterSending = requestSize > 0
         return false
+    }
+
+    /// Whether the handle must be set up anew, from libcurl's defaults, before its next call: libcurl counts the
+    /// repeats a handle made, across its calls, and after five gives up repeating; only curl_easy_reset clears
+    /// the count. A call that failed may have been repeated without the repeat reaching `beginAttempt`.
+    func leftStateBehind(code: CURLcode) -> Bool {
+        attempts > 1 || code != CURLE_OK
     }
 
     fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
@@ -234,7 +178,7 @@ final class Transfer {
     }
 }
 
-private func transferWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+func transferWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
                                    _ context: UnsafeMutableRawPointer?) -> Int {
     guard let context, let data else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
@@ -242,7 +186,7 @@ private func transferWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size:
     return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }
 
-private func transferHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+func transferHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
                                     _ context: UnsafeMutableRawPointer?) -> Int {
     guard let context, let data else { return 0 }
     let length = size * count
@@ -251,7 +195,7 @@ private func transferHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
     return length
 }
 
-private func transferPrereqCallback(_ context: UnsafeMutableRawPointer?, _ primaryIP: UnsafeMutablePointer<CChar>?,
+func transferPrereqCallback(_ context: UnsafeMutableRawPointer?, _ primaryIP: UnsafeMutablePointer<CChar>?,
                                     _ localIP: UnsafeMutablePointer<CChar>?, _ primaryPort: Int32, _ localPort: Int32) -> Int32 {
     guard let context else { return CURL_PREREQFUNC_OK }
     return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().beginAttempt() ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT

@@ -20,7 +20,10 @@ public final class UpstreamClient {
     private let multi: UnsafeMutableRawPointer
     private var transfers: [UInt64: Transfer] = [:]
     private var sockets: [Int32: CurlSocketWatcher] = [:]
-    private var idleEasyHandles: [UnsafeMutableRawPointer] = []
+    /// Easy handles between calls, the most recently used last, each still set up for its last call's
+    /// configuration (see `HandleConfiguration`); at most `maxIdleHandles`.
+    private var idleHandles: [EasyHandle] = []
+    private static let maxIdleHandles = 64
     private var timer: TimerID?
     private var nextID: UInt64 = 1
     private let tlsSessions = TLSSessionShare()
@@ -49,12 +52,10 @@ public final class UpstreamClient {
     }
 
     deinit {
-        for transfer in transfers.values {
-            curl_multi_remove_handle(multi, transfer.easy)
-            curl_easy_cleanup(transfer.easy)
-        }
+        for transfer in transfers.values { curl_multi_remove_handle(multi, transfer.easy) }
+        // The easy handles go with their last references, here: before the multi and share handles.
         transfers.removeAll()
-        for easy in idleEasyHandles { curl_easy_cleanup(easy) }
+        idleHandles.removeAll()
         if let timer { loop.cancel(timer) }
         for watcher in sockets.values { loop.unregister(fd: watcher.fd) }
         sockets.removeAll()
@@ -66,7 +67,7 @@ public final class UpstreamClient {
     /// Sockets registered with the loop, parked ones included (for tests).
     var watchedSockets: Int { sockets.count }
     /// Easy handles kept for reuse.
-    public var pooledHandles: Int { idleEasyHandles.count }
+    public var pooledHandles: Int { idleHandles.count }
 
     /// Starts a call; `completion` runs later on this loop, exactly once, unless the call is cancelled first.
     @discardableResult
@@ -81,20 +82,18 @@ public final class UpstreamClient {
             loop.schedule(after: .zero) { completion(.failure(.protocolNotAllowed)) }
             return UpstreamCallID(value: id)
         }
-        let easy = idleEasyHandles.popLast() ?? curl_easy_init()
-        guard let easy else {
+        let configuration = HandleConfiguration(request, isHTTPS: isHTTPS)
+        guard let handle = takeIdleHandle(for: configuration) ?? EasyHandle() else {
             loop.schedule(after: .zero) { completion(.failure(.other(code: Int(CURLE_OUT_OF_MEMORY.rawValue)))) }
             return UpstreamCallID(value: id)
         }
-        let transfer = Transfer(id: id, easy: easy, request: request, completion: completion)
-        transfer.configure(closeSocketContext: Unmanaged.passUnretained(self).toOpaque(), shareHandle: tlsSessions.handle,
-                           idleReuseSeconds: idleReuseSeconds(for: request), proxy: proxies.proxy(forHTTPS: isHTTPS),
-                           noProxy: proxies.exceptions)
+        handle.configure(for: configuration, proxies: proxies, shareHandle: tlsSessions.handle,
+                         closeSocketContext: Unmanaged.passUnretained(self).toOpaque())
+        let transfer = Transfer(id: id, handle: handle, request: request, completion: completion)
+        transfer.prepare(idleReuseSeconds: idleReuseSeconds(for: request))
         transfers[id] = transfer
-        if curl_multi_add_handle(multi, easy) != CURLM_OK {
+        if curl_multi_add_handle(multi, handle.easy) != CURLM_OK {
             transfers[id] = nil
-            transfer.releaseResources()
-            curl_easy_cleanup(easy)
             loop.schedule(after: .zero) { completion(.failure(.other(code: -1))) }
         }
         return UpstreamCallID(value: id)
@@ -105,7 +104,8 @@ public final class UpstreamClient {
         loop.assertInLoopThread()
         guard let transfer = transfers.removeValue(forKey: call.value) else { return }
         curl_multi_remove_handle(multi, transfer.easy)
-        recycle(transfer)
+        // Stopped midway, it may have been repeated (see `Transfer.leftStateBehind`).
+        recycle(transfer, setUpAgain: true)
     }
 
     /// A pooled connection idle this long is not reused: one second less than the vendor said it keeps idle
@@ -123,14 +123,19 @@ public final class UpstreamClient {
         keepAliveByOrigin[String(origin(of: url))] = keepAliveSeconds
     }
 
-    private func recycle(_ transfer: Transfer) {
-        transfer.releaseResources()
-        curl_easy_reset(transfer.easy)
-        if idleEasyHandles.count < 64 {
-            idleEasyHandles.append(transfer.easy)
-        } else {
-            curl_easy_cleanup(transfer.easy)
+    /// An idle handle set up for `configuration` if there is one; else the one idle longest, to be set up anew.
+    private func takeIdleHandle(for configuration: HandleConfiguration) -> EasyHandle? {
+        if let index = idleHandles.lastIndex(where: { $0.configuration == configuration }) {
+            return idleHandles.remove(at: index)
         }
+        return idleHandles.isEmpty ? nil : idleHandles.removeFirst()
+    }
+
+    /// Keeps the call's handle for the next call, set up as it is unless `setUpAgain`; a handle over the bound
+    /// is cleaned up.
+    private func recycle(_ transfer: Transfer, setUpAgain: Bool) {
+        if setUpAgain { transfer.handle.discardConfiguration() }
+        if idleHandles.count < Self.maxIdleHandles { idleHandles.append(transfer.handle) }
     }
 
     // MARK: Driving curl from the loop
@@ -155,7 +160,7 @@ public final class UpstreamClient {
             if let seconds = transfer.advertisedKeepAliveSeconds { remember(keepAliveSeconds: seconds, for: transfer.request.url) }
             let result = transfer.result(code: code)
             let completion = transfer.completion
-            recycle(transfer)
+            recycle(transfer, setUpAgain: transfer.leftStateBehind(code: code))
             completion(result)
         }
     }

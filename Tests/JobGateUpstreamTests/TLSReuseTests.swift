@@ -79,6 +79,19 @@ final class TLSReuseTests: FaultServerTestCase {
                        "the bundle was read again for the second connection")
     }
 
+    /// A vendor's CA bundle is trusted for its calls only, however the pooled handles are shared out.
+    func testCallWithoutTheCAFileAfterOneWithItIsRefused() throws {
+        let caFile = try caCopy()
+        var untrusted = request("/ok")
+        untrusted.options.allowPlainHTTP = false
+        for _ in 0..<2 {
+            XCTAssertEqual(try call(trusting(request("/ok"), caFile: caFile)).get().status, 200)
+            XCTAssertEqual(call(untrusted).failure, .tlsFailure)
+        }
+        XCTAssertEqual(try call(trusting(write("/ok"), caFile: caFile)).get().status, 200)
+        XCTAssertEqual(call(untrusted).failure, .tlsFailure)
+    }
+
     func testUntrustedCertificateIsStillRefused() throws {
         var untrusted = request("/ok")
         untrusted.options.allowPlainHTTP = false

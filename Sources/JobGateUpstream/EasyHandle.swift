@@ -1,0 +1,125 @@
+import CCurl
+
+/// What an easy handle was last set up for. Setting a handle up costs more than a call's own options (a
+/// `curl_easy_reset`, then options libcurl copies or parses: the protocols, the proxies, the CA bundle), so a
+/// call whose configuration is the handle's takes it as it is, and any other call resets it and sets it up
+/// anew. Hence every option `EasyHandle.configure` sets follows from these fields alone, or from the client
+/// (its proxies, TLS session share and socket-closing hook: the same for all its handles); what may differ
+/// between two calls of one configuration is set for every call, by `Transfer.prepare`.
+struct HandleConfiguration: Equatable {
+    /// CURLOPT_PROTOCOLS_STR.
+    var allowPlainHTTP: Bool
+    /// Which of the client's proxies is used (CURLOPT_PROXY).
+    var isHTTPS: Bool
+    /// CURLOPT_CAINFO: set only for a vendor with its own bundle, else libcurl's default stays.
+    var caFile: String?
+    /// CURLOPT_HTTP_VERSION and CURLOPT_PIPEWAIT.
+    var http2: Bool
+    /// A GET after a PUT would still say "PUT" (CURLOPT_HTTPGET leaves CURLOPT_CUSTOMREQUEST), a call with a body
+    /// after a HEAD would still expect no answer body (CURLOPT_NOBODY): calls of two kinds share no handle unreset.
+    var method: MethodKind
+
+    init(_ request: UpstreamRequest, isHTTPS: Bool) {
+        allowPlainHTTP = request.options.allowPlainHTTP
+        self.isHTTPS = isHTTPS
+        caFile = request.options.caFile
+        http2 = request.options.http2
+        method = MethodKind(request.method)
+    }
+}
+
+/// How libcurl is told a call's method.
+enum MethodKind: Equatable {
+    case get
+    case head
+    /// Any other method, sent with the call's body (possibly empty).
+    case withBody
+
+    init(_ method: String) {
+        switch method {
+        case "GET": self = .get
+        case "HEAD": self = .head
+        default: self = .withBody
+        }
+    }
+}
+
+/// A curl easy handle, and the configuration it is set up for. Used by one call at a time, idle in the client's
+/// pool in between; cleaned up when the last reference goes.
+final class EasyHandle {
+    let easy: UnsafeMutableRawPointer
+    /// What the handle is set up for; nil before it first is, and after a call that left state behind.
+    private(set) var configuration: HandleConfiguration?
+    /// Nothing has been set on the handle, nor has it made a call, since curl_easy_init.
+    private var isPristine = true
+    private var headerList = HeaderList()
+
+    init?() {
+        guard let easy = curl_easy_init() else { return nil }
+        self.easy = easy
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+    }
+
+    /// Sets a call's request headers (CURLOPT_HTTPHEADER), in the handle's own buffer.
+    func setHeaders(_ headers: [(name: String, value: String)]) {
+        jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList.build(headers))
+    }
+
+    /// Has the next call set the handle up anew, from libcurl's defaults (see `Transfer.leftStateBehind`).
+    func discardConfiguration() {
+        configuration = nil
+    }
+
+    /// Sets up the handle for calls of `configuration`, unless it is already. `closeSocketContext` is the client,
+    /// told of every socket curl closes (see `UpstreamClient.watch`); `shareHandle` keeps TLS sessions across its
+    /// connections; `proxies`: see `ProxyEnvironment`.
+    func configure(for configuration: HandleConfiguration, proxies: ProxyEnvironment, shareHandle: UnsafeMutableRawPointer,
+                   closeSocketContext: UnsafeMutableRawPointer) {
+        guard configuration != self.configuration else { return }
+        // Back to libcurl's defaults: nothing an earlier configuration or call set (a CA bundle, a custom
+        // method, a count of repeats) stays.
+        if !isPristine { curl_easy_reset(easy) }
+        isPristine = false
+        self.configuration = configuration
+        proxies.proxy(forHTTPS: configuration.isHTTPS).withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_PROXY, $0) }
+        proxies.exceptions.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_NOPROXY, $0) }
+        // Safety rails the HARDENING notes ask for: no redirects followed, no signals, verified TLS,
+        // only the protocols the vendor was configured with, nothing verbose that could print secrets.
+        // Set whenever a handle is set up although some are libcurl's defaults: a few instructions buy that no
+        // build's or version's default can ever turn TLS verification off.
+        jg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        jg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        jg_easy_setopt_long(easy, CURLOPT_VERBOSE, 0)
+        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        jg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        (configuration.allowPlainHTTP ? "http,https" : "https").withCString {
+            _ = jg_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, $0)
+        }
+        jg_easy_setopt_prereq_callback(easy, transferPrereqCallback)
+        if let caFile = configuration.caFile {
+            caFile.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
+        }
+        // The bundle alone (CAINFO: the vendor's, else the system's, which on Debian holds what the CA folder
+        // does): libcurl caches a parsed CA store only when no CA folder is set, and otherwise reads and parses
+        // the whole bundle again for every new TLS connection. A rotated bundle is read within the hour.
+        jg_easy_setopt_pointer(easy, CURLOPT_CAPATH, nil)
+        jg_easy_setopt_long(easy, CURLOPT_CA_CACHE_TIMEOUT, 3600)
+        jg_easy_setopt_pointer(easy, CURLOPT_SHARE, shareHandle)
+        if configuration.http2 {
+            // Wait for a connection being set up rather than open another: multiplexed on it once it speaks HTTP/2.
+            jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+            jg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+        } else {
+            jg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        }
+        // TCP_NODELAY is libcurl's default.
+        jg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        jg_easy_setopt_closesocket_callback(easy, curlCloseSocketCallback)
+        jg_easy_setopt_pointer(easy, CURLOPT_CLOSESOCKETDATA, closeSocketContext)
+        jg_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback)
+        jg_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback)
+    }
+}
