@@ -5,6 +5,15 @@ import JobGateJSON
 
 /// Pure translation: canonical patch → the vendor's calls, one test class per concern, no sockets.
 final class PlanTests: XCTestCase {
+    func testANameMustHaveMoreThanWhitespace() {
+        for (text, isEmpty) in [("", true), ("   ", true), ("\u{3000}\u{00A0}\t", true), ("a", false), (" a", false),
+                                ("\u{00A0}a", false), ("\u{E9}", false), ("JOB-2024-001", false)] {
+            var errors = FieldErrors()
+            CanonicalValidation.check(.name, .string(text), into: &errors)
+            XCTAssertEqual(!errors.isEmpty, isEmpty, "\(text.debugDescription)")
+        }
+    }
+
     func testDeckFullReplacement() throws {
         let calls = try plan("deck", #"{"name":"Invoices","vendorFields":{"code":"invoice-extractor","input_schema":{"type":"object"},"output_schema":{},"prompts":null}}"#, id: "invoice-extractor")
         XCTAssertEqual(calls.count, 1)
