@@ -53,8 +53,13 @@ public struct HTTPHeaders: Sendable, Sequence {
             fields.reserveCapacity(8)
             bytes.reserveCapacity(256)
         }
-        fields.append(Field(nameStart: Int32(bytes.count), nameCount: Int32(name.count), valueCount: Int32(value.count)))
-        for byte in name { bytes.append(asciiLowercase(byte)) }
+        let start = bytes.count
+        fields.append(Field(nameStart: Int32(start), nameCount: Int32(name.count), valueCount: Int32(value.count)))
+        // Copied whole, then lower-cased in place: appending byte by byte checks capacity at every byte.
+        bytes.append(contentsOf: name)
+        bytes.withUnsafeMutableBufferPointer { stored in
+            for index in start..<(start + name.count) { stored[index] = asciiLowercase(stored[index]) }
+        }
         bytes.append(contentsOf: value)
     }
 
