@@ -69,6 +69,17 @@ public struct HTTPHeaders: Sendable, Sequence {
         return key.withUTF8 { key in firstIndex(named: UnsafeRawBufferPointer(key)).map(value(at:)) }
     }
 
+    /// `body` applied to the bytes of the first value of `name` (case-insensitive), nil when there is none: for
+    /// the checks that need no string of it.
+    public func withFirstValue<Result>(_ name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        var key = Self.key(name)
+        guard let index = key.withUTF8({ firstIndex(named: UnsafeRawBufferPointer($0)) }) else { return nil }
+        let field = fields[index]
+        return bytes.withUnsafeBytes { stored in
+            body(UnsafeRawBufferPointer(rebasing: stored[field.valueStart..<(field.valueStart + Int(field.valueCount))]))
+        }
+    }
+
     public func values(_ name: String) -> [String] {
         var key = Self.key(name)
         return key.withUTF8 { key in fields.indices.filter { isNamed($0, UnsafeRawBufferPointer(key)) }.map(value(at:)) }

@@ -303,6 +303,9 @@ def test_request_errors(gw):
     assert patch(gw, "lilt:241", None, raw='{"name":"a","name":"b"}')[0] == 400
     status, headers, _ = patch(gw, "lilt:241", {"name": "x"}, headers={"Content-Type": "text/plain"})
     assert status == 415 and "application/merge-patch+json" in headers["accept-patch"]
+    for other in ("application/jsonx", "application/json-patch+json", "application/merge-patch"):
+        assert patch(gw, "lilt:241", {"name": "x"}, headers={"Content-Type": other})[0] == 415, other
+    assert patch(gw, "lilt:241", {"name": "x"}, headers={"Content-Type": " Application/JSON ; charset=utf-8"})[0] == 200
     assert patch(gw, "nobody:1", {"name": "x"})[0] == 400
     assert patch(gw, "241", {"name": "x"}, headers={"Job-Vendor": "deck", "X": "y"}, path="/jobs/lilt:241")[0] == 400
     assert patch(gw, "241", {"name": "x"}, headers={"Job-Vendor": "lilt"})[0] == 200

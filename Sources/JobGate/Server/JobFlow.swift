@@ -87,7 +87,7 @@ struct JobFlow {
     }
 
     private func patchBody() throws(Problem) -> JSONObject {
-        guard isJSONContentType(request.headers["content-type"]) else {
+        guard request.headers.withFirstValue("content-type", Self.isJSONMediaType) == true else {
             throw Problem(.unsupportedMediaType, status: 415, title: "Unsupported media type",
                           detail: "Send the patch as application/json or application/merge-patch+json.",
                           headers: [(name: "Accept-Patch", value: Self.acceptPatch)])
@@ -172,9 +172,8 @@ struct JobFlow {
         responder.respond(problem.response(instance: instance(request), requestID: responder.requestID))
     }
 
-    private func isJSONContentType(_ value: String?) -> Bool {
-        guard let value else { return false }
-        let mediaType = trimmingOWS(value.utf8.prefix { $0 != 0x3B })
+    private static func isJSONMediaType(_ contentType: UnsafeRawBufferPointer) -> Bool {
+        let mediaType = trimmingOWS(contentType.prefix { $0 != 0x3B })
         return asciiCaseInsensitiveEquals(mediaType, "application/json")
             || asciiCaseInsensitiveEquals(mediaType, "application/merge-patch+json")
     }
