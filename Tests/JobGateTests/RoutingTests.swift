@@ -8,6 +8,20 @@ final class RoutingTests: XCTestCase {
         JobReference.parse(rawID: Substring(raw), vendorHeader: header, known: try loadMappings().vendors)
     }
 
+    func testPathsToRoutes() {
+        let expected: [(String, Route)] = [
+            ("/healthz", .health), ("/readyz", .ready), ("/metrics", .metrics), ("/vendors", .vendors),
+            ("/openapi.json", .openAPI), ("/jobs/lilt:241", .job(rawID: "lilt:241")), ("/jobs/a%3Ab", .job(rawID: "a%3Ab")),
+            ("/jobs/", .unknown), ("/jobs", .unknown), ("/jobs/a/b", .unknown), ("/healthz/", .unknown),
+            ("/Healthz", .unknown), ("/healthzz", .unknown), ("/", .unknown), ("/JOBS/lilt:241", .unknown),
+        ]
+        for (path, route) in expected {
+            // As the router gets it: a slice of the whole target.
+            let target = path + "?dryRun=true"
+            XCTAssertEqual(Route(path: target[..<target.utf8.index(target.startIndex, offsetBy: path.utf8.count)]), route, path)
+        }
+    }
+
     func testGlobalIDsAndHeader() throws {
         XCTAssertEqual(try reference("lilt:241").get(), JobReference(vendor: "lilt", vendorJobID: "241"))
         XCTAssertEqual(try reference("lilt%3A241").get(), JobReference(vendor: "lilt", vendorJobID: "241"))

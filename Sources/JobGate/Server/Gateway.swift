@@ -185,20 +185,29 @@ enum Route: Equatable {
     }
 
     init(path: Substring) {
-        // Compared as bytes: String comparison would normalize Unicode on every request.
-        let bytes = path.utf8
-        if bytes.starts(with: "/jobs/".utf8) {
-            let id = bytes.dropFirst(6)
-            self = id.isEmpty || id.contains(0x2F) ? .unknown : .job(rawID: Substring(id))
-            return
+        var path = path
+        self = path.withUTF8 { Self.fixedRoute(UnsafeRawBufferPointer($0)) }
+            ?? .job(rawID: path[path.utf8.index(path.startIndex, offsetBy: Self.jobsPrefix.utf8CodeUnitCount)...])
+    }
+
+    private static let jobsPrefix: StaticString = "/jobs/"
+
+    /// The route of a path other than a job's; nil for "/jobs/{id}". Compared as bytes in the string's own
+    /// buffer: String comparison would normalize Unicode, and walking a UTF-8 view's indices costs several times
+    /// as much.
+    private static func fixedRoute(_ bytes: UnsafeRawBufferPointer) -> Route? {
+        func equals(_ literal: StaticString) -> Bool {
+            bytes.count == literal.utf8CodeUnitCount && literal.withUTF8Buffer { bytes.elementsEqual($0) }
         }
-        self = switch bytes.count {
-        case 8 where bytes.elementsEqual("/healthz".utf8): .health
-        case 7 where bytes.elementsEqual("/readyz".utf8): .ready
-        case 8 where bytes.elementsEqual("/metrics".utf8): .metrics
-        case 8 where bytes.elementsEqual("/vendors".utf8): .vendors
-        case 13 where bytes.elementsEqual("/openapi.json".utf8): .openAPI
-        default: .unknown
+        if jobsPrefix.withUTF8Buffer({ bytes.starts(with: $0) }) {
+            let id = bytes[jobsPrefix.utf8CodeUnitCount...]
+            return id.isEmpty || id.contains(0x2F) ? .unknown : nil
         }
+        if equals("/healthz") { return .health }
+        if equals("/readyz") { return .ready }
+        if equals("/metrics") { return .metrics }
+        if equals("/vendors") { return .vendors }
+        if equals("/openapi.json") { return .openAPI }
+        return .unknown
     }
 }
