@@ -29,7 +29,8 @@ public struct HTTPHeaders: Sendable, Sequence {
         let nameStart: Int32
         let nameCount: Int32
         let valueCount: Int32
-        var valueStart: Int { Int(nameStart + nameCount) }
+        var nameRange: Range<Int> { Int(nameStart)..<Int(nameStart + nameCount) }
+        var valueRange: Range<Int> { Int(nameStart + nameCount)..<Int(nameStart + nameCount + valueCount) }
     }
 
     private var bytes: [UInt8] = []
@@ -65,8 +66,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The first value of `name` (case-insensitive).
     public subscript(name: String) -> String? {
-        var key = Self.key(name)
-        return key.withUTF8 { key in firstIndex(named: UnsafeRawBufferPointer(key)).map(value(at:)) }
+        withFirstValue(name) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// `body` applied to the bytes of the first value of `name` (case-insensitive), nil when there is none: for
@@ -74,10 +74,7 @@ public struct HTTPHeaders: Sendable, Sequence {
     public func withFirstValue<Result>(_ name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
         var key = Self.key(name)
         guard let index = key.withUTF8({ firstIndex(named: UnsafeRawBufferPointer($0)) }) else { return nil }
-        let field = fields[index]
-        return bytes.withUnsafeBytes { stored in
-            body(UnsafeRawBufferPointer(rebasing: stored[field.valueStart..<(field.valueStart + Int(field.valueCount))]))
-        }
+        return bytes.withUnsafeBytes { stored in body(UnsafeRawBufferPointer(rebasing: stored[fields[index].valueRange])) }
     }
 
     public func values(_ name: String) -> [String] {
@@ -100,13 +97,11 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     func name(at index: Int) -> String {
-        let field = fields[index]
-        return String(decoding: bytes[Int(field.nameStart)..<field.valueStart], as: UTF8.self)
+        String(decoding: bytes[fields[index].nameRange], as: UTF8.self)
     }
 
     func value(at index: Int) -> String {
-        let field = fields[index]
-        return String(decoding: bytes[field.valueStart..<(field.valueStart + Int(field.valueCount))], as: UTF8.self)
+        String(decoding: bytes[fields[index].valueRange], as: UTF8.self)
     }
 
     private func firstIndex(named key: UnsafeRawBufferPointer) -> Int? {
