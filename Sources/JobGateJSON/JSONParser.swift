@@ -1,3 +1,23 @@
+/// A member's key as the scanner found it, without making a string of it.
+struct ScannedKey {
+    /// The key's bytes in the document, between its quotes.
+    let bytes: Range<Int>
+    /// Set when the key is plain (ASCII without escapes), so its bytes are its text.
+    let fingerprint: UInt64?
+}
+
+/// A plain key's bytes, hashed with the standard library's seeded hasher, for the duplicate check of large objects.
+private struct PlainKey: Hashable {
+    let text: UnsafeBufferPointer<UInt8>
+
+    init(_ document: UnsafeBufferPointer<UInt8>, _ bytes: Range<Int>) {
+        text = UnsafeBufferPointer(rebasing: document[bytes])
+    }
+
+    static func == (lhs: PlainKey, rhs: PlainKey) -> Bool { lhs.text.elementsEqual(rhs.text) }
+    func hash(into hasher: inout Hasher) { hasher.combine(bytes: UnsafeRawBufferPointer(text)) }
+}
+
 /// A strict RFC 8259 reader over bytes. Recursion depth is bounded by `limits.maxDepth`, checked before
 /// descending, so hostile nesting cannot exhaust the stack.
 struct JSONScanner {
@@ -5,9 +25,9 @@ struct JSONScanner {
     private let limits: JSONLimits
     private var index = 0
     private var depth = 0
-    /// Fingerprints of the keys of the objects being read, the innermost object's last: one array serves the
-    /// whole document rather than one per object.
-    private var keyFingerprints: [UInt64] = []
+    /// The keys of the objects being read, the innermost object's last: one array serves the whole document
+    /// rather than one per object.
+    private var openKeys: [ScannedKey] = []
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
         self.bytes = bytes
@@ -94,44 +114,57 @@ struct JSONScanner {
         // The document's own object is the job, whose dozen or more members would otherwise grow the storage
         // 1, 2, 4, 8, 16; nested objects are mostly small.
         sink.reserveCapacity(depth == 1 ? 16 : 4)
-        var seen = Set<String>()
-        var allKeysASCII = true
-        let fingerprintBase = keyFingerprints.count
+        let base = openKeys.count
         // Room for a job's members and a nested object's, without growing from one.
-        if fingerprintBase == 0 { keyFingerprints.reserveCapacity(32) }
-        defer { keyFingerprints.removeLast(keyFingerprints.count - fingerprintBase) }
+        if base == 0 { openKeys.reserveCapacity(24) }
+        defer { openKeys.removeLast(openKeys.count - base) }
+        // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused. Plain keys
+        // (ASCII, no escapes) are equal exactly when their bytes are, so they are compared as bytes, where their
+        // fingerprints match. Strings are equal when canonically equivalent ("K" and the Kelvin sign), which
+        // bytes do not show: once a key is not plain, every key of the object is compared as a string. Objects
+        // of 16 keys and more are checked through a set, whose seeded hashing no crafted run of keys can degrade.
+        var allKeysPlain = true
+        var plainKeySet = Set<PlainKey>()
+        var keyTexts: [String] = []
+        var keyTextSet = Set<String>()
         while true {
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             guard bytes[index] == 0x22 else { throw JSONParseError(.unexpectedByte, at: index) }
             let keyOffset = index
-            let (key, fingerprint) = try parseString { text, isASCII in
-                (String(decoding: text, as: UTF8.self), isASCII ? keyFingerprint(text) : nil)
-            }
-            // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused.
-            // Small objects are checked by a scan, larger ones through a set, whose seeded hashing no crafted
-            // run of keys can degrade. The scan compares strings only where the key fingerprints match; but
-            // strings are equal when canonically equivalent ("K" and the Kelvin sign), which bytes do not show,
-            // so once a key is not ASCII every key is compared in full.
+            let fingerprint = try parseString { text, isPlain in isPlain ? keyFingerprint(text) : nil }
+            let key = ScannedKey(bytes: (keyOffset + 1)..<(index - 1), fingerprint: fingerprint)
+            let previousKeys = openKeys.count - base
             let duplicate: Bool
-            if sink.count >= 16 {
-                if seen.isEmpty { seen = Set(sink.keys) }
-                duplicate = !seen.insert(key).inserted
-            } else if let fingerprint, allKeysASCII {
-                duplicate = keyFingerprints[fingerprintBase...].contains(fingerprint) && sink.containsKey(key)
-                keyFingerprints.append(fingerprint)
+            if allKeysPlain, key.fingerprint != nil {
+                if previousKeys >= 16 {
+                    if plainKeySet.isEmpty { plainKeySet = Set(openKeys[base...].map { PlainKey(bytes, $0.bytes) }) }
+                    duplicate = !plainKeySet.insert(PlainKey(bytes, key.bytes)).inserted
+                } else {
+                    duplicate = openKeys[base...].contains { $0.fingerprint == key.fingerprint && sameBytes($0.bytes, key.bytes) }
+                }
             } else {
-                allKeysASCII = false
-                duplicate = sink.containsKey(key)
+                if allKeysPlain {
+                    allKeysPlain = false
+                    keyTexts = openKeys[base...].map(string(of:))
+                }
+                let text = string(of: key)
+                if previousKeys >= 16 {
+                    if keyTextSet.isEmpty { keyTextSet = Set(keyTexts) }
+                    duplicate = !keyTextSet.insert(text).inserted
+                } else {
+                    duplicate = keyTexts.contains(text)
+                    keyTexts.append(text)
+                }
             }
-            if duplicate { throw JSONParseError(.duplicateKey, at: keyOffset, note: key) }
-            let keyEnd = index
+            if duplicate { throw JSONParseError(.duplicateKey, at: keyOffset, note: string(of: key)) }
+            openKeys.append(key)
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             guard bytes[index] == 0x3A else { throw JSONParseError(.unexpectedByte, at: index) }
             index += 1
             skipWhitespace()
-            try sink.readValue(for: key, quoted: fingerprint == nil ? nil : keyOffset..<keyEnd, from: &self)
+            try sink.readValue(for: key, from: &self)
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             switch bytes[index] {
@@ -140,6 +173,19 @@ struct JSONScanner {
             default: throw JSONParseError(.unexpectedByte, at: index)
             }
         }
+    }
+
+    /// A key's text: its bytes when plain, else the string read again with its escapes (it was valid the first time).
+    func string(of key: ScannedKey) -> String {
+        let text = UnsafeBufferPointer(rebasing: bytes[key.bytes])
+        guard key.fingerprint == nil else { return String(decoding: text, as: UTF8.self) }
+        var scanner = JSONScanner(bytes, limits: limits)
+        scanner.index = key.bytes.lowerBound - 1
+        return (try? scanner.parseString { text, _ in String(decoding: text, as: UTF8.self) }) ?? String(decoding: text, as: UTF8.self)
+    }
+
+    private func sameBytes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        a.count == b.count && UnsafeBufferPointer(rebasing: bytes[a]).elementsEqual(UnsafeBufferPointer(rebasing: bytes[b]))
     }
 
     /// The value at `index` as a tree (for a member sink).

@@ -1,26 +1,53 @@
-/// Where the scanner puts an object's members as it reads them: a tree's `JSONObject`, or the member list of
-/// a `JSONRawObject`. The scanner keeps the rules (syntax, duplicate keys, limits); a sink keeps the values.
+/// Where the scanner puts an object's members as it reads them: a tree's `JSONObject`, the member list of a
+/// `JSONRawObject`, or nothing. The scanner keeps the rules (syntax, duplicate keys, limits); a sink keeps the values.
 protocol JSONMemberSink {
-    var count: Int { get }
-    var keys: [String] { get }
-    func containsKey(_ key: String) -> Bool
     mutating func reserveCapacity(_ capacity: Int)
-    /// Reads the value of member `key` at the scanner's position; `quoted`: the key's bytes with their quotes
-    /// when they are plain ASCII (what the serializer writes for it), else nil.
-    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError)
+    /// Reads the value of member `key` at the scanner's position.
+    mutating func readValue(for key: ScannedKey, from scanner: inout JSONScanner) throws(JSONParseError)
 }
 
 extension JSONObject: JSONMemberSink {
-    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError) {
-        appendUnchecked(key, try scanner.readValue())
+    mutating func readValue(for key: ScannedKey, from scanner: inout JSONScanner) throws(JSONParseError) {
+        appendUnchecked(scanner.string(of: key), try scanner.readValue())
     }
 }
 
-/// An object document checked exactly as `JSON.parse` checks it, its members' values left as their bytes: what
-/// a gateway only passes on need not become a tree of strings to be written out again.
+/// A member name made ready once (its bytes, whether they are ASCII) for finding members of `JSONRawObject`s
+/// without making strings of their keys.
+public struct JSONMemberName: Sendable, Equatable {
+    public let text: String
+    /// The fingerprint a plain key with this text has; nil when the text is not ASCII.
+    let fingerprint: UInt64?
+
+    public init(_ text: String) {
+        self.text = text
+        let bytes = Array(text.utf8)
+        fingerprint = bytes.allSatisfy { $0 < 0x80 } ? bytes.withUnsafeBufferPointer(keyFingerprint) : nil
+    }
+}
+
+/// Member names made ready once for telling raw members' keys from them: their fingerprints, when all are ASCII.
+public struct JSONMemberNames: Sendable {
+    public private(set) var texts: [String] = []
+    fileprivate private(set) var fingerprints: [UInt64] = []
+    fileprivate private(set) var areASCII = true
+
+    public init() {}
+
+    public mutating func append(_ name: JSONMemberName) {
+        texts.append(name.text)
+        if let fingerprint = name.fingerprint { fingerprints.append(fingerprint) } else { areASCII = false }
+    }
+}
+
+/// An object document checked exactly as `JSON.parse` checks it, its members' keys and values left as their
+/// bytes: what a gateway only passes on need not become strings and trees to be written out again.
 public struct JSONRawObject: Sendable {
     public struct Member: Sendable {
-        public let key: String
+        /// The key's bytes in the document, between its quotes.
+        let keyBytes: Range<Int>
+        /// Set when the key is plain (ASCII without escapes, so its bytes are its text): its fingerprint.
+        let keyFingerprint: UInt64?
         /// The value's bytes in the document.
         let bytes: Range<Int>
         /// The bytes are what the serializer would write for the value (see `JSONScanner.skipValue`).
@@ -31,6 +58,60 @@ public struct JSONRawObject: Sendable {
 
     let source: [UInt8]
     public let members: [Member]
+
+    /// The member's key.
+    public func key(of member: Member) -> String {
+        guard member.keyFingerprint == nil else { return String(decoding: source[member.keyBytes], as: UTF8.self) }
+        // Read once already, so this cannot fail.
+        let quoted = (member.keyBytes.lowerBound - 1)..<(member.keyBytes.upperBound + 1)
+        let parsed = source.withUnsafeBytes { (try? JSON.parse(UnsafeRawBufferPointer(rebasing: $0[quoted]))) }
+        return parsed?.stringValue ?? ""
+    }
+
+    /// Whether the member's key is one of `names` as strings compare (canonically equivalent text is equal), as
+    /// the tree's object subscript and the duplicate-key rule compare keys.
+    public func isKey(of member: Member, amongst names: JSONMemberNames) -> Bool {
+        guard let keyFingerprint = member.keyFingerprint, names.areASCII else {
+            let key = key(of: member)
+            return names.texts.contains(key)
+        }
+        // Two ASCII texts are equal strings exactly when their bytes are.
+        return names.fingerprints.withUnsafeBufferPointer { fingerprints in
+            for index in fingerprints.indices where fingerprints[index] == keyFingerprint {
+                if hasKeyBytes(member, names.texts[index]) { return true }
+            }
+            return false
+        }
+    }
+
+    /// The first member whose key is `name` (see `isKey`).
+    public func member(named name: JSONMemberName) -> Member? {
+        members.withUnsafeBufferPointer { members in
+            for index in members.indices where isKey(of: members[index], name) { return members[index] }
+            return nil
+        }
+    }
+
+    /// Plain keys and ASCII names are told apart by their fingerprints, the rest as strings.
+    @inline(__always)
+    private func isKey(of member: Member, _ name: JSONMemberName) -> Bool {
+        guard let keyFingerprint = member.keyFingerprint, let nameFingerprint = name.fingerprint else {
+            return key(of: member) == name.text
+        }
+        // Two ASCII texts are equal strings exactly when their bytes are.
+        return keyFingerprint == nameFingerprint && hasKeyBytes(member, name.text)
+    }
+
+    private func hasKeyBytes(_ member: Member, _ name: String) -> Bool {
+        let keyBytes = member.keyBytes
+        guard name.utf8.count == keyBytes.count else { return false }
+        return source.withUnsafeBufferPointer { source in
+            name.utf8.withContiguousStorageIfAvailable { name in
+                for offset in 0..<name.count where name[offset] != source[keyBytes.lowerBound + offset] { return false }
+                return true
+            } ?? source[keyBytes].elementsEqual(name.utf8)
+        }
+    }
 
     /// The member's value as a tree.
     public func value(of member: Member) -> JSONValue {
@@ -56,7 +137,7 @@ public struct JSONRawObject: Sendable {
     /// The whole object as a tree, for the paths that need one.
     public var json: JSONValue {
         var object = JSONObject(reservingCapacity: members.count)
-        for member in members { object.appendUnchecked(member.key, value(of: member)) }
+        for member in members { object.appendUnchecked(key(of: member), value(of: member)) }
         return .object(object)
     }
 }
@@ -65,30 +146,23 @@ public struct JSONRawObject: Sendable {
 private struct RawMembers: JSONMemberSink {
     var members: [JSONRawObject.Member] = []
 
-    var count: Int { members.count }
-    var keys: [String] { members.map(\.key) }
-    func containsKey(_ key: String) -> Bool { members.contains { $0.key == key } }
     mutating func reserveCapacity(_ capacity: Int) { members.reserveCapacity(capacity) }
 
-    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError) {
+    mutating func readValue(for key: ScannedKey, from scanner: inout JSONScanner) throws(JSONParseError) {
         let (bytes, isCompact) = try scanner.skipValue()
         // Compact when nothing but the colon stands between a plain key and a compact value.
-        let compactText = quoted.flatMap { isCompact && $0.upperBound + 1 == bytes.lowerBound ? $0.lowerBound..<bytes.upperBound : nil }
-        members.append(JSONRawObject.Member(key: key, bytes: bytes, isCompact: isCompact, compactText: compactText))
+        let compactText = key.fingerprint != nil && isCompact && key.bytes.upperBound + 2 == bytes.lowerBound
+            ? (key.bytes.lowerBound - 1)..<bytes.upperBound : nil
+        members.append(JSONRawObject.Member(keyBytes: key.bytes, keyFingerprint: key.fingerprint, bytes: bytes,
+                                            isCompact: isCompact, compactText: compactText))
     }
 }
 
-/// The members of an object inside a member that is passed on as bytes: only their keys are kept, for the
-/// duplicate-key rule.
+/// The members of an object inside a member that is passed on as bytes: checked, and nothing kept.
 struct SkippedMembers: JSONMemberSink {
-    private(set) var keys: [String] = []
+    mutating func reserveCapacity(_ capacity: Int) {}
 
-    var count: Int { keys.count }
-    func containsKey(_ key: String) -> Bool { keys.contains(key) }
-    mutating func reserveCapacity(_ capacity: Int) { keys.reserveCapacity(capacity) }
-
-    mutating func readValue(for key: String, quoted: Range<Int>?, from scanner: inout JSONScanner) throws(JSONParseError) {
-        keys.append(key)
+    mutating func readValue(for key: ScannedKey, from scanner: inout JSONScanner) throws(JSONParseError) {
         _ = try scanner.skipValue()
     }
 }

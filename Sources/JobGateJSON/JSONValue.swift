@@ -114,14 +114,10 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         members.reserveCapacity(capacity)
     }
 
-    func containsKey(_ key: String) -> Bool {
-        members.contains { $0.key == key }
-    }
-
     /// Appends a member whose key the caller knows is not present (the parser checked already; a builder
     /// writing fixed, distinct names), skipping the search a subscript set does.
     public mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
-        assert(!containsKey(key), "duplicate key \(key)")
+        assert(!members.contains { $0.key == key }, "duplicate key \(key)")
         members.append((key, value))
     }
 

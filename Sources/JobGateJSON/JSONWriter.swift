@@ -256,10 +256,19 @@ public struct JSONObjectWriter: ~Copyable {
 
     /// A member of `object` under its own name, copied whole when its bytes are already compact JSON.
     public mutating func member(_ member: JSONRawObject.Member, of object: JSONRawObject) {
-        guard let text = member.compactText else { return self.member(member.key, member, of: object) }
+        guard let text = member.compactText else { return self.member(object.key(of: member), member, of: object) }
         if needsComma { output.append(0x2C) }
         needsComma = true
         object.source.withUnsafeBufferPointer { output.append(UnsafeBufferPointer(rebasing: $0[text])) }
+    }
+
+    /// The members of `object` whose keys are in neither list (see `JSONRawObject.isKey`), each under its own name.
+    public mutating func members(of object: JSONRawObject, exceptKeysAmong excluded: JSONMemberNames,
+                                 _ alsoExcluded: JSONMemberNames) {
+        for member in object.members
+        where !object.isKey(of: member, amongst: excluded) && !object.isKey(of: member, amongst: alsoExcluded) {
+            self.member(member, of: object)
+        }
     }
 
     /// Opens a member whose value is an object; its members follow, then `endObject`.

@@ -24,7 +24,7 @@ final class JSONRawObjectTests: XCTestCase {
             var writer = JSONObjectWriter()
             // Under their own names (copied whole where compact) and renamed (value copied), alternately.
             for (index, member) in object.members.enumerated() {
-                if index.isMultiple(of: 2) { writer.member(member, of: object) } else { writer.member(member.key, member, of: object) }
+                if index.isMultiple(of: 2) { writer.member(member, of: object) } else { writer.member(object.key(of: member), member, of: object) }
             }
             let written = writer.finish()
             XCTAssertEqual(String(decoding: written, as: UTF8.self),
@@ -65,6 +65,41 @@ final class JSONRawObjectTests: XCTestCase {
         assertAgree(Array(#"{"a":1}"#.utf8), limits: JSONLimits(maxBytes: 4), "too large")
     }
 
+    /// Keys are compared as bytes where both are plain ASCII, through fingerprints below 16 members and a set
+    /// from there on; as strings once one is not. Each way must find the duplicates `JSON.parse` finds.
+    func testDuplicateKeysInSmallAndLargeObjects() {
+        func object(_ keys: [String]) -> [UInt8] {
+            Array(("{" + keys.enumerated().map { "\"\($1)\":\($0)" }.joined(separator: ",") + "}").utf8)
+        }
+        let many = (0..<20).map { "key\($0)" }
+        // Long keys that share their first and last eight bytes share a fingerprint.
+        let alike = (0..<20).map { "prefix--\($0 + 10)--suffix" }
+        for (keys, note) in [(many, "distinct"), (many + ["key3"], "late duplicate"), (alike, "same fingerprints"),
+                             (alike + [alike[7]], "same fingerprints, duplicate"),
+                             (Array(alike.prefix(5)) + [alike[2]], "small, same fingerprints, duplicate"),
+                             (many + ["K", "\u{212A}"], "Kelvin sign after 16"), (["K", "\u{212A}"], "Kelvin sign"),
+                             (["\u{212A}"] + many + ["K"], "Kelvin sign first"), (many + [#"key\u0031"#], "escaped duplicate")] {
+            assertAgree(object(keys), note)
+        }
+    }
+
+    /// Raw members are found by name as the tree's object subscript finds them, and told from a list of names
+    /// the same way.
+    func testMembersFoundByNameAsTheTreeFindsThem() throws {
+        let text = #"{"plain":1,"K":2,"caf\u00e9":3,"long-key-with-more-than-eight":4}"#
+        let object = try XCTUnwrap(JSON.parseObjectMembers(Array(text.utf8)))
+        let tree = try XCTUnwrap(JSON.parse(Array(text.utf8)).objectValue)
+        for name in ["plain", "K", "\u{212A}", "café", "cafe\u{301}", "long-key-with-more-than-eight", "long-key-with-more-than-eighT", "plai", "x"] {
+            let found = object.member(named: JSONMemberName(name)).map { object.value(of: $0) }
+            XCTAssertEqual(found, tree[name], name)
+            var names = JSONMemberNames()
+            names.append(JSONMemberName("unrelated"))
+            names.append(JSONMemberName(name))
+            let matching = object.members.filter { object.isKey(of: $0, amongst: names) }.map { object.key(of: $0) }
+            XCTAssertEqual(matching, tree.keys.filter { $0 == name }, name)
+        }
+    }
+
     func testJSONTestSuite() throws {
         let folder = JSONConformanceTests.testdataFolder.appendingPathComponent("JSONTestSuite/test_parsing")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
@@ -79,7 +114,7 @@ final class JSONRawObjectTests: XCTestCase {
 
     func testMemberAccessors() throws {
         let object = try XCTUnwrap(JSON.parseObjectMembers(Array(#"{"s":"plain","e":"a\nb","n":-12.5,"o":{}}"#.utf8)))
-        let members = Dictionary(uniqueKeysWithValues: object.members.map { ($0.key, $0) })
+        let members = Dictionary(uniqueKeysWithValues: object.members.map { (object.key(of: $0), $0) })
         XCTAssertEqual(try object.string(of: XCTUnwrap(members["s"])), "plain")
         XCTAssertEqual(try object.string(of: XCTUnwrap(members["e"])), "a\nb")
         XCTAssertNil(try object.string(of: XCTUnwrap(members["n"])))

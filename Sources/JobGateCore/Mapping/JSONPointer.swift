@@ -3,16 +3,14 @@ import JobGateJSON
 /// An RFC 6901 JSON pointer, pre-split into unescaped reference tokens.
 public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
     public let tokens: [String]
+    /// The first token, made ready for finding a member among raw members (`JSONRawObject`).
+    public let head: JSONMemberName?
 
     public init?(_ text: String) {
-        if text.isEmpty {
-            tokens = []
-            return
-        }
-        guard text.hasPrefix("/") else { return nil }
-        tokens = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+        guard text.isEmpty || text.hasPrefix("/") else { return nil }
+        self.init(tokens: text.isEmpty ? [] : text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
             String($0.replacing("~1", with: "/").replacing("~0", with: "~"))
-        }
+        })
     }
 
     public var description: String {
@@ -80,5 +78,6 @@ public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
 
     public init(tokens: [String]) {
         self.tokens = tokens
+        head = tokens.first.map(JSONMemberName.init)
     }
 }

@@ -35,11 +35,11 @@ public enum Normalizer {
         copyTimestamp("updatedAt", mapping.response.updatedAt)
         // vendorData speaks the names callers use in vendorFields, so what they send is what they read.
         var vendorData = JSONObject(reservingCapacity: object.count)
-        var vendorNamesRead: [String] = []
-        for (name, spec) in mapping.vendorFields {
+        var vendorNamesRead = JSONMemberNames()
+        for (index, (name, spec)) in mapping.vendorFields.enumerated() {
             guard let value = spec.from.value(in: jobValue) else { continue }
             vendorData.appendUnchecked(name, vendorFieldValue(value, spec))
-            vendorNamesRead.append(name)
+            vendorNamesRead.append(reading.vendorFieldNames[index])
         }
         // What the mapping does not read goes to vendorData too; members it reads deeper down are removed from
         // a copy (rare), members it reads whole are skipped (removing them would copy and shift the object).
@@ -49,7 +49,7 @@ public enum Normalizer {
             for pointer in reading.nestedPointers { pointer.remove(from: &restValue) }
             rest = restValue.objectValue ?? object
         }
-        for (key, value) in rest where reading.leavesUnread(key, vendorNamesRead: vendorNamesRead) {
+        for (key, value) in rest where reading.leavesUnread(key, vendorNamesRead) {
             vendorData.appendUnchecked(key, value)
         }
         job.appendUnchecked("vendorData", .object(vendorData))
@@ -64,8 +64,8 @@ public enum Normalizer {
         guard reading.readsMembersAsTheyAre else { return nil }
         // Found as the tree's object subscript finds them, so both ways agree on every name.
         func member(_ pointer: JSONPointer?) -> JSONRawObject.Member? {
-            guard let key = pointer?.tokens.first else { return nil }
-            return object.members.first { $0.key == key }
+            guard let name = pointer?.head else { return nil }
+            return object.member(named: name)
         }
         var writer = JSONObjectWriter()
         var id = vendorJobID
@@ -85,16 +85,14 @@ public enum Normalizer {
             writer.member(key, found, of: object)
         }
         writer.beginObject("vendorData")
-        var vendorNamesRead: [String] = []
-        for (name, spec) in mapping.vendorFields {
+        var vendorNamesRead = JSONMemberNames()
+        for (index, (name, spec)) in mapping.vendorFields.enumerated() {
             guard let found = member(spec.from) else { continue }
             if spec.type == .enum && object.numberLiteral(of: found) != nil { return nil }
             writer.member(name, found, of: object)
-            vendorNamesRead.append(name)
+            vendorNamesRead.append(reading.vendorFieldNames[index])
         }
-        for found in object.members where reading.leavesUnread(found.key, vendorNamesRead: vendorNamesRead) {
-            writer.member(found, of: object)
-        }
+        writer.members(of: object, exceptKeysAmong: reading.topLevelNames, vendorNamesRead)
         writer.endObject()
         return writer.finish()
     }
@@ -297,11 +295,13 @@ extension Normalizer {
 }
 
 /// What the normalizer reads from a vendor's job, from the mapping: the canonical fields in contract order, and
-/// the members it reads (so the rest can go to vendorData) split into top-level keys and deeper pointers.
+/// the members it reads (so the rest can go to vendorData) split into top-level names and deeper pointers.
 struct JobReading: Sendable {
     let fields: [(field: CanonicalField, spec: FieldMapping)]
-    let topLevelKeys: [String]
+    let topLevelNames: JSONMemberNames
     let nestedPointers: [JSONPointer]
+    /// The names of the mapping's vendor fields, in its order.
+    let vendorFieldNames: [JSONMemberName]
     /// The job is the whole body and every value is read from a top-level member and answered as it is:
     /// `Normalizer.jobBytes` applies.
     let readsMembersAsTheyAre: Bool
@@ -311,26 +311,21 @@ struct JobReading: Sendable {
         self.fields = CanonicalField.allCases.compactMap { field in fields[field].map { (field, $0) } }
         let pointers = [response.id, response.createdAt?.pointer, response.updatedAt?.pointer].compactMap { $0 }
             + self.fields.map(\.spec.from) + vendorFields.map(\.mapping.from)
-        var topLevelKeys: [String] = []
-        for pointer in pointers where pointer.tokens.count == 1 && !topLevelKeys.contains(pointer.tokens[0]) {
-            topLevelKeys.append(pointer.tokens[0])
+        var topLevelNames = JSONMemberNames()
+        for pointer in pointers where pointer.tokens.count == 1 && !topLevelNames.texts.contains(pointer.tokens[0]) {
+            topLevelNames.append(JSONMemberName(pointer.tokens[0]))
         }
-        self.topLevelKeys = topLevelKeys
+        self.topLevelNames = topLevelNames
         nestedPointers = pointers.filter { $0.tokens.count > 1 }
+        vendorFieldNames = vendorFields.map { JSONMemberName($0.name) }
         readsMembersAsTheyAre = response.job.tokens.isEmpty && pointers.allSatisfy { $0.tokens.count == 1 }
             && self.fields.allSatisfy { $0.spec.format == .plain || $0.spec.format == .rfc3339 }
     }
 
     /// Whether a top-level member of the job goes to vendorData: the mapping does not read it whole, and no
-    /// vendor field read from elsewhere already took its name.
-    func leavesUnread(_ key: String, vendorNamesRead: [String]) -> Bool {
-        !topLevelKeys.contains { Self.sameText($0, key) } && !vendorNamesRead.contains { Self.sameText($0, key) }
-    }
-
-    /// Member names compared byte for byte (RFC 8259 §8.3), lengths first: most names compared here differ in
-    /// length, and `==` on two distinct strings takes the slow general path (and also equates canonically
-    /// equivalent Unicode, which JSON does not).
-    private static func sameText(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a == b
+    /// vendor field read from elsewhere already took its name. Names compare as strings, as the object subscript
+    /// finds members (`Normalizer.jobBytes` asks the same of raw members through `JSONRawObject.isKey`).
+    func leavesUnread(_ key: String, _ vendorNamesRead: JSONMemberNames) -> Bool {
+        !topLevelNames.texts.contains(key) && !vendorNamesRead.texts.contains(key)
     }
 }
