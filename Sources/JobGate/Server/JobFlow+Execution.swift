@@ -28,15 +28,12 @@ extension JobFlow {
             return respond(refusal(.unavailable, 503, "Too many calls in progress", retryAfter: 1, runtime: runtime,
                                    detail: "The concurrency limit for \(runtime.name) is reached."))
         }
-        let responder = self.responder
-        let record = self.record
-        let answer = self.answer
         let execution = UpdateExecution(
             runtime: runtime, client: client, calls: prepared.calls,
             extraHeaders: forwardedHeaders(idempotencyHeader: runtime.mapping.idempotencyKeyHeader),
             options: runtime.options(defaultTimeout: state.settings.upstreamTimeoutSeconds), deadline: prepared.deadline,
             redactor: state.redactor, metrics: metrics
-        ) { outcome in
+        ) { [self] outcome in
             runtime.leave()
             breaker.release(ticket)
             record.upstreamSteps = outcome.steps

@@ -79,10 +79,17 @@ public enum Normalizer {
             guard let found = member(spec.from) else { continue }
             writer.member(field.rawValue, found, of: object)
         }
-        for (key, stamp) in [("createdAt", mapping.response.createdAt), ("updatedAt", mapping.response.updatedAt)] {
-            guard let stamp, let found = member(stamp.pointer) else { continue }
-            guard let text = object.string(of: found), RFC3339.parse(text) != nil else { return nil }
+        // False when the timestamp is there but not RFC 3339 text (the tree's way converts it).
+        func copyTimestamp(_ key: String, _ stamp: (pointer: JSONPointer, format: FieldMapping.Format)?,
+                           into writer: inout JSONObjectWriter) -> Bool {
+            guard let stamp, let found = member(stamp.pointer) else { return true }
+            guard let text = object.string(of: found), RFC3339.parse(text) != nil else { return false }
             writer.member(key, found, of: object)
+            return true
+        }
+        guard copyTimestamp("createdAt", mapping.response.createdAt, into: &writer),
+              copyTimestamp("updatedAt", mapping.response.updatedAt, into: &writer) else {
+            return nil
         }
         writer.beginObject("vendorData")
         var vendorNamesRead = JSONMemberNames()
