@@ -12,7 +12,7 @@ extension JSONObject: JSONMemberSink {
     }
 }
 
-/// A member name made ready once (its bytes, whether they are ASCII) for finding members of `JSONRawObject`s
+/// A member name made ready once (its fingerprint, when it is ASCII) for finding members of `JSONRawObject`s
 /// without making strings of their keys.
 public struct JSONMemberName: Sendable, Equatable {
     public let text: String
