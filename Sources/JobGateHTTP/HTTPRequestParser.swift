@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import JobGatePosix
 
 /// An incremental, strict HTTP/1.1 request reader (RFC 9112).
@@ -156,22 +161,25 @@ public struct HTTPRequestParser: Sendable {
                                          tooLong: HTTPParseError) throws(HTTPParseError) -> Int? {
         let available = buffer.readableCount
         let start = scannedLineBytes
+        // Only the line's first `limit + 1` bytes are looked at, so a line is too long at the same byte however
+        // it arrives; the line end is found by `memchr`, a word or a vector at a time.
+        let end = min(available, limit + 1)
         let scanned: (length: Int?, scanned: Int) = try buffer.withReadableBytes(count: available) { bytes throws(HTTPParseError) in
-            var index = start
-            while index < available {
-                // Checked before the byte is looked at, so a line is too long at the same byte however it arrives.
-                if index > limit { throw tooLong }
-                let byte = bytes[index]
-                if byte == 0x0A { throw .badRequest("A line ends with a bare LF; CRLF is required.") }
-                if byte == 0x0D {
-                    guard index + 1 < available else { break }
-                    guard bytes[index + 1] == 0x0A else { throw .badRequest("A bare CR is not allowed.") }
-                    return (index, 0)
-                }
-                index += 1
+            guard start < end, let base = bytes.baseAddress else {
+                if available > limit { throw tooLong }
+                return (nil, available)
             }
-            if index > limit { throw tooLong }
-            return (nil, index)
+            let carriageReturn = memchr(base + start, 0x0D, end - start).map { base.distance(to: UnsafeRawPointer($0)) }
+            if memchr(base + start, 0x0A, (carriageReturn ?? end) - start) != nil {
+                throw .badRequest("A line ends with a bare LF; CRLF is required.")
+            }
+            guard let index = carriageReturn else {
+                if available > limit { throw tooLong }
+                return (nil, available)
+            }
+            guard index + 1 < available else { return (nil, index) }
+            guard bytes[index + 1] == 0x0A else { throw .badRequest("A bare CR is not allowed.") }
+            return (index, 0)
         }
         scannedLineBytes = scanned.scanned
         return scanned.length
@@ -215,12 +223,17 @@ public struct HTTPRequestParser: Sendable {
         if line.first == 0x20 || line.first == 0x09 {
             throw .badRequest("Obsolete line folding is not accepted.")
         }
-        guard let colon = line.firstIndex(of: 0x3A) else { throw .badRequest("A header line has no colon.") }
-        let name = line[..<colon]
-        guard !name.isEmpty else { throw .badRequest("A header field name is empty.") }
-        guard name.allSatisfy(isTokenByte) else {
-            throw .badRequest("A header field name has a character that is not allowed (whitespace before the colon?).")
+        // The name is checked as the colon is looked for, in one pass.
+        var colon = 0
+        while colon < line.count, line[colon] != 0x3A {
+            guard isTokenByte(line[colon]) else {
+                guard line[colon...].contains(0x3A) else { throw .badRequest("A header line has no colon.") }
+                throw .badRequest("A header field name has a character that is not allowed (whitespace before the colon?).")
+            }
+            colon += 1
         }
+        guard colon < line.count else { throw .badRequest("A header line has no colon.") }
+        guard colon > 0 else { throw .badRequest("A header field name is empty.") }
         let value = trimmingOWS(line[(colon + 1)...])
         for byte in value where !(byte == 0x09 || byte >= 0x20) || byte == 0x7F {
             throw .badRequest("A header field value has a control character.")
