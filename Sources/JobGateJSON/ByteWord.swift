@@ -33,7 +33,7 @@ struct ByteWord {
 
 /// A hash of a key's bytes as unescaped, so equal keys always have equal fingerprints. Long keys are
 /// hashed by their length and first and last eight bytes only: keys differing only in between end up
-/// compared as strings, which the small-object limit bounds.
+/// compared byte by byte, which the small-object limit bounds.
 func keyFingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
     guard bytes.count >= 8, let base = bytes.baseAddress else {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325 // FNV-1a

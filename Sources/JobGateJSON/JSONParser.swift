@@ -1,23 +1,3 @@
-/// A member's key as the scanner found it, without making a string of it.
-struct ScannedKey {
-    /// The key's bytes in the document, between its quotes.
-    let bytes: Range<Int>
-    /// Set when the key is plain (ASCII without escapes), so its bytes are its text.
-    let fingerprint: UInt64?
-}
-
-/// A plain key's bytes, hashed with the standard library's seeded hasher, for the duplicate check of large objects.
-private struct PlainKey: Hashable {
-    let text: UnsafeBufferPointer<UInt8>
-
-    init(_ document: UnsafeBufferPointer<UInt8>, _ bytes: Range<Int>) {
-        text = UnsafeBufferPointer(rebasing: document[bytes])
-    }
-
-    static func == (lhs: PlainKey, rhs: PlainKey) -> Bool { lhs.text.elementsEqual(rhs.text) }
-    func hash(into hasher: inout Hasher) { hasher.combine(bytes: UnsafeRawBufferPointer(text)) }
-}
-
 /// A strict RFC 8259 reader over bytes. Recursion depth is bounded by `limits.maxDepth`, checked before
 /// descending, so hostile nesting cannot exhaust the stack.
 struct JSONScanner {
@@ -118,15 +98,7 @@ struct JSONScanner {
         // Room for a job's members and a nested object's, without growing from one.
         if base == 0 { openKeys.reserveCapacity(24) }
         defer { openKeys.removeLast(openKeys.count - base) }
-        // Duplicates are a smuggling risk (parsers disagree on first or last), so they are refused. Plain keys
-        // (ASCII, no escapes) are equal exactly when their bytes are, so they are compared as bytes, where their
-        // fingerprints match. Strings are equal when canonically equivalent ("K" and the Kelvin sign), which
-        // bytes do not show: once a key is not plain, every key of the object is compared as a string. Objects
-        // of 16 keys and more are checked through a set, whose seeded hashing no crafted run of keys can degrade.
-        var allKeysPlain = true
-        var plainKeySet = Set<PlainKey>()
-        var keyTexts: [String] = []
-        var keyTextSet = Set<String>()
+        var keys = ObjectKeys()
         while true {
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
@@ -134,30 +106,9 @@ struct JSONScanner {
             let keyOffset = index
             let fingerprint = try parseString { text, isPlain in isPlain ? keyFingerprint(text) : nil }
             let key = ScannedKey(bytes: (keyOffset + 1)..<(index - 1), fingerprint: fingerprint)
-            let previousKeys = openKeys.count - base
-            let duplicate: Bool
-            if allKeysPlain, key.fingerprint != nil {
-                if previousKeys >= 16 {
-                    if plainKeySet.isEmpty { plainKeySet = Set(openKeys[base...].map { PlainKey(bytes, $0.bytes) }) }
-                    duplicate = !plainKeySet.insert(PlainKey(bytes, key.bytes)).inserted
-                } else {
-                    duplicate = openKeys[base...].contains { $0.fingerprint == key.fingerprint && sameBytes($0.bytes, key.bytes) }
-                }
-            } else {
-                if allKeysPlain {
-                    allKeysPlain = false
-                    keyTexts = openKeys[base...].map(string(of:))
-                }
-                let text = string(of: key)
-                if previousKeys >= 16 {
-                    if keyTextSet.isEmpty { keyTextSet = Set(keyTexts) }
-                    duplicate = !keyTextSet.insert(text).inserted
-                } else {
-                    duplicate = keyTexts.contains(text)
-                    keyTexts.append(text)
-                }
+            if keys.isDuplicate(key, of: openKeys[base...], in: bytes) {
+                throw JSONParseError(.duplicateKey, at: keyOffset, note: Self.text(of: key, in: bytes))
             }
-            if duplicate { throw JSONParseError(.duplicateKey, at: keyOffset, note: string(of: key)) }
             openKeys.append(key)
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
@@ -175,17 +126,19 @@ struct JSONScanner {
         }
     }
 
-    /// A key's text: its bytes when plain, else the string read again with its escapes (it was valid the first time).
-    func string(of key: ScannedKey) -> String {
-        let text = UnsafeBufferPointer(rebasing: bytes[key.bytes])
-        guard key.fingerprint == nil else { return String(decoding: text, as: UTF8.self) }
-        var scanner = JSONScanner(bytes, limits: limits)
-        scanner.index = key.bytes.lowerBound - 1
-        return (try? scanner.parseString { text, _ in String(decoding: text, as: UTF8.self) }) ?? String(decoding: text, as: UTF8.self)
+    /// A key's text in this document (for a sink that keeps keys as strings).
+    func text(of key: ScannedKey) -> String {
+        Self.text(of: key, in: bytes)
     }
 
-    private func sameBytes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
-        a.count == b.count && UnsafeBufferPointer(rebasing: bytes[a]).elementsEqual(UnsafeBufferPointer(rebasing: bytes[b]))
+    /// A key's text in `document`: its bytes when plain, else the string read again with its escapes (it was
+    /// valid the first time).
+    static func text(of key: ScannedKey, in document: UnsafeBufferPointer<UInt8>) -> String {
+        let bytes = UnsafeBufferPointer(rebasing: document[key.bytes])
+        guard key.fingerprint == nil else { return String(decoding: bytes, as: UTF8.self) }
+        var scanner = JSONScanner(document, limits: .default)
+        scanner.index = key.bytes.lowerBound - 1
+        return (try? scanner.parseString { text, _ in String(decoding: text, as: UTF8.self) }) ?? String(decoding: bytes, as: UTF8.self)
     }
 
     /// The value at `index` as a tree (for a member sink).

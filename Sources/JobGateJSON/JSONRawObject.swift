@@ -8,7 +8,7 @@ protocol JSONMemberSink {
 
 extension JSONObject: JSONMemberSink {
     mutating func readValue(for key: ScannedKey, from scanner: inout JSONScanner) throws(JSONParseError) {
-        appendUnchecked(scanner.string(of: key), try scanner.readValue())
+        appendUnchecked(scanner.text(of: key), try scanner.readValue())
     }
 }
 
@@ -44,10 +44,7 @@ public struct JSONMemberNames: Sendable {
 /// bytes: what a gateway only passes on need not become strings and trees to be written out again.
 public struct JSONRawObject: Sendable {
     public struct Member: Sendable {
-        /// The key's bytes in the document, between its quotes.
-        let keyBytes: Range<Int>
-        /// Set when the key is plain (ASCII without escapes, so its bytes are its text): its fingerprint.
-        let keyFingerprint: UInt64?
+        let key: ScannedKey
         /// The value's bytes in the document.
         let bytes: Range<Int>
         /// The bytes are what the serializer would write for the value (see `JSONScanner.skipValue`).
@@ -61,17 +58,13 @@ public struct JSONRawObject: Sendable {
 
     /// The member's key.
     public func key(of member: Member) -> String {
-        guard member.keyFingerprint == nil else { return String(decoding: source[member.keyBytes], as: UTF8.self) }
-        // Read once already, so this cannot fail.
-        let quoted = (member.keyBytes.lowerBound - 1)..<(member.keyBytes.upperBound + 1)
-        let parsed = source.withUnsafeBytes { (try? JSON.parse(UnsafeRawBufferPointer(rebasing: $0[quoted]))) }
-        return parsed?.stringValue ?? ""
+        source.withUnsafeBufferPointer { JSONScanner.text(of: member.key, in: $0) }
     }
 
     /// Whether the member's key is one of `names` as strings compare (canonically equivalent text is equal), as
     /// the tree's object subscript and the duplicate-key rule compare keys.
     public func isKey(of member: Member, amongst names: JSONMemberNames) -> Bool {
-        guard let keyFingerprint = member.keyFingerprint, names.areASCII else {
+        guard let keyFingerprint = member.key.fingerprint, names.areASCII else {
             let key = key(of: member)
             return names.texts.contains(key)
         }
@@ -95,7 +88,7 @@ public struct JSONRawObject: Sendable {
     /// Plain keys and ASCII names are told apart by their fingerprints, the rest as strings.
     @inline(__always)
     private func isKey(of member: Member, _ name: JSONMemberName) -> Bool {
-        guard let keyFingerprint = member.keyFingerprint, let nameFingerprint = name.fingerprint else {
+        guard let keyFingerprint = member.key.fingerprint, let nameFingerprint = name.fingerprint else {
             return key(of: member) == name.text
         }
         // Two ASCII texts are equal strings exactly when their bytes are.
@@ -103,7 +96,7 @@ public struct JSONRawObject: Sendable {
     }
 
     private func hasKeyBytes(_ member: Member, _ name: String) -> Bool {
-        let keyBytes = member.keyBytes
+        let keyBytes = member.key.bytes
         guard name.utf8.count == keyBytes.count else { return false }
         return source.withUnsafeBufferPointer { source in
             name.utf8.withContiguousStorageIfAvailable { name in
@@ -153,7 +146,7 @@ private struct RawMembers: JSONMemberSink {
         // Compact when nothing but the colon stands between a plain key and a compact value.
         let compactText = key.fingerprint != nil && isCompact && key.bytes.upperBound + 2 == bytes.lowerBound
             ? (key.bytes.lowerBound - 1)..<bytes.upperBound : nil
-        members.append(JSONRawObject.Member(keyBytes: key.bytes, keyFingerprint: key.fingerprint, bytes: bytes,
+        members.append(JSONRawObject.Member(key: key, bytes: bytes,
                                             isCompact: isCompact, compactText: compactText))
     }
 }
