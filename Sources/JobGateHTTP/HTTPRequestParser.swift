@@ -165,13 +165,13 @@ public struct HTTPRequestParser: Sendable {
         // it arrives; the line end is found by `memchr`, a word or a vector at a time.
         let end = min(available, limit + 1)
         let scanned: (length: Int?, scanned: Int) = try buffer.withReadableBytes(count: available) { bytes throws(HTTPParseError) in
-            guard start < end, let base = bytes.baseAddress else {
-                if available > limit { throw tooLong }
-                return (nil, available)
-            }
-            let carriageReturn = memchr(base + start, 0x0D, end - start).map { base.distance(to: UnsafeRawPointer($0)) }
-            if memchr(base + start, 0x0A, (carriageReturn ?? end) - start) != nil {
-                throw .badRequest("A line ends with a bare LF; CRLF is required.")
+            // The first CR among the bytes looked at, with no LF before it.
+            var carriageReturn: Int?
+            if start < end, let base = bytes.baseAddress {
+                carriageReturn = memchr(base + start, 0x0D, end - start).map { base.distance(to: UnsafeRawPointer($0)) }
+                if memchr(base + start, 0x0A, (carriageReturn ?? end) - start) != nil {
+                    throw .badRequest("A line ends with a bare LF; CRLF is required.")
+                }
             }
             guard let index = carriageReturn else {
                 if available > limit { throw tooLong }
