@@ -257,8 +257,9 @@ public struct RateLimit: Sendable {
     public let perSeconds: Double
 }
 
-/// Where a canonical field lives upstream and how its value is represented there.
-public struct FieldMapping: Sendable {
+/// Where a canonical field lives upstream and how its value is represented there. A class: every update reads
+/// its fields' mappings, and a reference is one count where a copy of this many pointers and strings is seven.
+public final class FieldMapping: Sendable {
     public enum Format: String, Sendable {
         case plain, rfc3339, epoch, epochMillis, keyValueArray
     }
@@ -275,6 +276,18 @@ public struct FieldMapping: Sendable {
     public let integerKeys: Bool
     /// A vendor may refuse to unset a field the contract allows to be null.
     public let nullable: Bool
+
+    init(to: JSONPointer, from: JSONPointer, format: Format, keyName: String, keyFrom: [JSONPointer], valueName: String,
+         integerKeys: Bool, nullable: Bool) {
+        self.to = to
+        self.from = from
+        self.format = format
+        self.keyName = keyName
+        self.keyFrom = keyFrom
+        self.valueName = valueName
+        self.integerKeys = integerKeys
+        self.nullable = nullable
+    }
 }
 
 public struct VendorFieldMapping: Sendable {
