@@ -178,25 +178,30 @@ final class Transfer {
     }
 }
 
+// libcurl calls these only while the transfer runs, and the client holds every running transfer: each call
+// borrows it, without a reference count of its own.
 func transferWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
                                    _ context: UnsafeMutableRawPointer?) -> Int {
     guard let context, let data else { return 0 }
-    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+    return Unmanaged<Transfer>.fromOpaque(context)._withUnsafeGuaranteedRef {
+        $0.receiveBody(UnsafeRawBufferPointer(start: data, count: length))
+    } ? length : 0
 }
 
 func transferHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
                                     _ context: UnsafeMutableRawPointer?) -> Int {
     guard let context, let data else { return 0 }
     let length = size * count
-    Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
-        .receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: length))
+    Unmanaged<Transfer>.fromOpaque(context)._withUnsafeGuaranteedRef {
+        $0.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: length))
+    }
     return length
 }
 
 func transferPrereqCallback(_ context: UnsafeMutableRawPointer?, _ primaryIP: UnsafeMutablePointer<CChar>?,
                                     _ localIP: UnsafeMutablePointer<CChar>?, _ primaryPort: Int32, _ localPort: Int32) -> Int32 {
     guard let context else { return CURL_PREREQFUNC_OK }
-    return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().beginAttempt() ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
+    return Unmanaged<Transfer>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.beginAttempt() }
+        ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
 }

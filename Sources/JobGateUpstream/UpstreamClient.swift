@@ -256,10 +256,11 @@ func origin(of url: String) -> Substring {
     return url[..<end]
 }
 
+// The socket and timer callbacks come from the client's multi handle, which it owns: they borrow the client.
 private func curlSocketCallback(_ easy: UnsafeMutableRawPointer?, _ fd: curl_socket_t, _ what: Int32,
                                 _ context: UnsafeMutableRawPointer?, _ socketContext: UnsafeMutableRawPointer?) -> Int32 {
     guard let context else { return 0 }
-    Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().watch(fd: fd, what: what)
+    Unmanaged<UpstreamClient>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.watch(fd: fd, what: what) }
     return 0
 }
 
@@ -273,6 +274,6 @@ func curlCloseSocketCallback(_ context: UnsafeMutableRawPointer?, _ fd: curl_soc
 
 private func curlTimerCallback(_ multi: UnsafeMutableRawPointer?, _ milliseconds: Int, _ context: UnsafeMutableRawPointer?) -> Int32 {
     guard let context else { return 0 }
-    Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().setTimer(milliseconds: milliseconds)
+    Unmanaged<UpstreamClient>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.setTimer(milliseconds: milliseconds) }
     return 0
 }
