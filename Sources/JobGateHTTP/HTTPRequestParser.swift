@@ -208,12 +208,12 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private static func readVersion(_ text: UnsafeRawBufferPointer.SubSequence) throws(HTTPParseError) -> HTTPVersion {
-        if text.elementsEqual("HTTP/1.1".utf8) { return .http1_1 }
-        if text.elementsEqual("HTTP/1.0".utf8) { return .http1_0 }
-        let isWellFormed = text.count == 8 && text.starts(with: "HTTP/".utf8)
-            && isDigit(text[text.startIndex + 5]) && text[text.startIndex + 6] == 0x2E && isDigit(text[text.startIndex + 7])
-        if isWellFormed { throw .versionNotSupported }
-        throw .badRequest("Malformed HTTP version.")
+        let bytes = UnsafeRawBufferPointer(rebasing: text)
+        guard bytes.count == 8, hasPrefix(bytes, "HTTP/") else { throw .badRequest("Malformed HTTP version.") }
+        if hasPrefix(bytes, "HTTP/1.1") { return .http1_1 }
+        if hasPrefix(bytes, "HTTP/1.0") { return .http1_0 }
+        guard isDigit(bytes[5]), bytes[6] == 0x2E, isDigit(bytes[7]) else { throw .badRequest("Malformed HTTP version.") }
+        throw .versionNotSupported
     }
 
     // MARK: Header fields

@@ -28,6 +28,16 @@ public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowerc
     return true
 }
 
+/// Whether `bytes` begin with `literal`'s bytes, case and all. A literal's `utf8` view walked as a collection
+/// costs tens of instructions a byte; this is a plain byte loop.
+@inlinable
+public func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+    let count = literal.utf8CodeUnitCount
+    guard bytes.count >= count else { return false }
+    for offset in 0..<count where bytes[offset] != literal.utf8Start[offset] { return false }
+    return true
+}
+
 /// How many bytes precede the first that satisfies `predicate`, nil if none does. Over a string's own buffer
 /// where it lends one (see `asciiCaseInsensitiveEquals`).
 @inlinable

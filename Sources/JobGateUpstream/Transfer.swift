@@ -103,7 +103,7 @@ final class Transfer {
         while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
         let line = UnsafeRawBufferPointer(rebasing: bytes[0..<end])
         guard !line.isEmpty else { return }
-        if line[0] == UInt8(ascii: "H"), line.starts(with: "HTTP/".utf8) {
+        if hasPrefix(line, "HTTP/") {
             // A new status line (after a 1xx interim response) starts the header set again.
             headerLines.removeAll(keepingCapacity: true)
             guard let space = line.firstIndex(of: 0x20), space + 4 <= line.count,

@@ -28,6 +28,10 @@ final class RoutingTests: XCTestCase {
         XCTAssertEqual(try reference("241", header: "lilt").get(), JobReference(vendor: "lilt", vendorJobID: "241"))
         XCTAssertEqual(try reference("lilt:241", header: "lilt").get(), JobReference(vendor: "lilt", vendorJobID: "241"))
         XCTAssertEqual(try reference("a:b", header: "deck").get(), JobReference(vendor: "deck", vendorJobID: "a:b"))
+        // The id is the bytes after the colon, also when they start with a combining mark (which would join the
+        // colon in one Character).
+        XCTAssertEqual(try reference("deck:%CC%81x").get(), JobReference(vendor: "deck", vendorJobID: "\u{301}x"))
+        XCTAssertEqual(try reference("deck:%C3%A9t%C3%A9").get(), JobReference(vendor: "deck", vendorJobID: "été"))
     }
 
     func testRejections() throws {
