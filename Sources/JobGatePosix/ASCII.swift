@@ -28,6 +28,30 @@ public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowerc
     return true
 }
 
+/// The same over bytes in memory, walked directly: on a slice, the generic version's
+/// `withContiguousStorageIfAvailable` runs the standard library's unspecialized code, hundreds of instructions.
+@inlinable
+public func asciiCaseInsensitiveEquals(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+    guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+    for offset in 0..<bytes.count where asciiLowercase(bytes[offset]) != lowercase.utf8Start[offset] { return false }
+    return true
+}
+
+@inlinable
+public func asciiCaseInsensitiveEquals(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
+    asciiCaseInsensitiveEquals(UnsafeRawBufferPointer(rebasing: bytes), lowercase)
+}
+
+/// Whether `text` starts with the lower-case ASCII `lowercase`, ignoring ASCII case in `text`.
+@inlinable
+public func asciiCaseInsensitiveHasPrefix(_ text: String, _ lowercase: StaticString) -> Bool {
+    var text = text
+    return text.withUTF8 { bytes in
+        bytes.count >= lowercase.utf8CodeUnitCount
+            && asciiCaseInsensitiveEquals(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes).prefix(lowercase.utf8CodeUnitCount)), lowercase)
+    }
+}
+
 /// Whether `bytes` begin with `literal`'s bytes, case and all. A literal's `utf8` view walked as a collection
 /// costs tens of instructions a byte; this is a plain byte loop.
 @inlinable

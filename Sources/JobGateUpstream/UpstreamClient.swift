@@ -76,9 +76,8 @@ public final class UpstreamClient {
         loop.assertInLoopThread()
         let id = nextID
         nextID += 1
-        let url = request.url.utf8
-        let isHTTPS = asciiCaseInsensitiveEquals(url.prefix(8), "https://")
-        guard isHTTPS || request.options.allowPlainHTTP && asciiCaseInsensitiveEquals(url.prefix(7), "http://") else {
+        let isHTTPS = asciiCaseInsensitiveHasPrefix(request.url, "https://")
+        guard isHTTPS || request.options.allowPlainHTTP && asciiCaseInsensitiveHasPrefix(request.url, "http://") else {
             loop.schedule(after: .zero) { completion(.failure(.protocolNotAllowed)) }
             return UpstreamCallID(value: id)
         }
