@@ -147,7 +147,9 @@ struct JSONScanner {
     }
 
     /// Checks the value at `index` as `readValue` would, without building it; its bytes, and whether they are
-    /// already what the serializer writes for it (a number, a literal, a string of plain ASCII).
+    /// already what the serializer writes for it (a number, a literal, a string of plain ASCII, and an object or
+    /// array of such values under plain keys without whitespace: its length is then its parts' and separators').
+    /// A vendor's nested objects and arrays are then copied as bytes instead of parsed and written again.
     mutating func skipValue() throws(JSONParseError) -> (bytes: Range<Int>, isCompact: Bool) {
         let start = index
         guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
@@ -161,10 +163,17 @@ struct JSONScanner {
             // Checked by the same rules (duplicate keys included) without building what is only passed on.
             var members = SkippedMembers()
             try readMembers(into: &members)
-            return (start..<index, false)
+            let separated = 2 + members.compactBytes + max(0, members.count - 1)
+            return (start..<index, members.allCompact && index - start == separated)
         case 0x5B:
-            try readElements { scanner throws(JSONParseError) in _ = try scanner.skipValue() }
-            return (start..<index, false)
+            var count = 0, elementBytes = 0, allCompact = true
+            try readElements { scanner throws(JSONParseError) in
+                let (bytes, isCompact) = try scanner.skipValue()
+                count += 1
+                elementBytes += bytes.count
+                allCompact = allCompact && isCompact
+            }
+            return (start..<index, allCompact && index - start == 2 + elementBytes + max(0, count - 1))
         default:
             _ = try parseValue()
             return (start..<index, true)

@@ -151,12 +151,22 @@ private struct RawMembers: JSONMemberSink {
     }
 }
 
-/// The members of an object inside a member that is passed on as bytes: checked, and nothing kept.
+/// The members of an object inside a member that is passed on as bytes: checked, and nothing kept but what
+/// tells whether the object's bytes are what the serializer writes for it (see `JSONScanner.skipValue`).
 struct SkippedMembers: JSONMemberSink {
+    private(set) var count = 0
+    /// Every member so far is a plain key, the colon, and a compact value, with nothing in between.
+    private(set) var allCompact = true
+    /// Those members' bytes, `"key":value`.
+    private(set) var compactBytes = 0
+
     mutating func reserveCapacity(_ capacity: Int) {}
 
     mutating func readValue(for key: ScannedKey, from scanner: inout JSONScanner) throws(JSONParseError) {
-        _ = try scanner.skipValue()
+        let (bytes, isCompact) = try scanner.skipValue()
+        count += 1
+        allCompact = allCompact && isCompact && key.fingerprint != nil && key.bytes.upperBound + 2 == bytes.lowerBound
+        compactBytes += bytes.upperBound - (key.bytes.lowerBound - 1)
     }
 }
 

@@ -65,6 +65,22 @@ final class JSONRawObjectTests: XCTestCase {
         assertAgree(Array(#"{"a":1}"#.utf8), limits: JSONLimits(maxBytes: 4), "too large")
     }
 
+    /// A nested object or array is copied as its bytes exactly when they are what the serializer writes for it;
+    /// either way the copy is what the serializer writes.
+    func testNestedValuesAreCopiedAsBytesOnlyWhenCompact() throws {
+        let compact = [#"{"b":[1,"x",{"c":null}],"d":{},"e":[]}"#, "[]", "{}", #"[[1,2],{"k":true}]"#, #"{"a":-1.5e3}"#]
+        let rewritten = [#"{ "b":1}"#, #"{"b":1 }"#, #"{"b" :1}"#, #"[1 ,2]"#, #"[1, 2]"#, #"{"b":"é"}"#, #"{"é":1}"#,
+                         #"{"\u0041":1}"#, #"["\/"]"#, #"{"b":{"c":[1 ]}}"#, "[ ]", "{ }", "[\n1]"]
+        for (texts, expected) in [(compact, true), (rewritten, false)] {
+            for text in texts {
+                let document = Array(#"{"v":\#(text)}"#.utf8)
+                let object = try XCTUnwrap(try JSON.parseObjectMembers(document))
+                XCTAssertEqual(object.members.first?.isCompact, expected, text)
+                assertAgree(document, text)
+            }
+        }
+    }
+
     /// Keys are compared as bytes where both are plain ASCII, through fingerprints below 16 members and a set
     /// from there on; as strings once one is not. Each way must find the duplicates `JSON.parse` finds.
     func testDuplicateKeysInSmallAndLargeObjects() {
