@@ -59,11 +59,11 @@ public enum Planner {
         guard !writes.isEmpty else {
             return read(vendorJobID: vendorJobID, mapping: mapping, purpose: .read).map { [$0] }
         }
-        var calls: [PlannedCall] = []
+        // The writes' own array, grown only when a read joins them.
+        var calls = writes
         if writes.contains(where: \.mergesWithRead), let base = read(vendorJobID: vendorJobID, mapping: mapping, purpose: .mergeBase) {
-            calls.append(base)
+            calls.insert(base, at: 0)
         }
-        calls += writes
         if mapping.readAfterWrite && !returnMinimal, let readBack = read(vendorJobID: vendorJobID, mapping: mapping, purpose: .readBack) {
             calls.append(readBack)
         }
