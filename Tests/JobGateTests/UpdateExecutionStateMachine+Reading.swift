@@ -6,7 +6,7 @@ import JobGateUpstream
 
 extension UpdateExecutionStateMachine {
     /// The vendor answers at `now`, when the wall clock says 2026-12-02 15:00:00 GMT.
-    mutating func answered(_ response: UpstreamResponse, now: MonotonicInstant) -> Action {
+    mutating func answered(_ response: UpstreamResponse, now: MonotonicInstant) -> CallEnding {
         callAnswered(response, now: now, epochSeconds: 1_796_223_600)
     }
 }
@@ -16,11 +16,6 @@ extension UpdateExecutionStateMachine.Action {
     var sentCall: (step: Int, token: Secret?, body: [UInt8], options: UpstreamOptions)? {
         guard case .sendCall(let step, let token, let body, let options) = self else { return nil }
         return (step, token, body, options)
-    }
-
-    var recorded: (report: UpdateExecutionStateMachine.AttemptReport, next: Self)? {
-        guard case .recordVerdict(let report, let next) = self else { return nil }
-        return (report, next)
     }
 
     var outcome: UpdateExecutionStateMachine.Outcome? {
@@ -42,6 +37,16 @@ extension UpdateExecutionStateMachine.Action {
         guard case .none = self else { return false }
         return true
     }
+}
+
+extension UpdateExecutionStateMachine.CallEnding {
+    /// The attempt reported and what follows, nil when the ending reported none.
+    var recorded: (report: UpdateExecutionStateMachine.AttemptReport, next: UpdateExecutionStateMachine.Action)? {
+        report.map { ($0, next) }
+    }
+
+    /// Nothing reported, nothing to do.
+    var isNone: Bool { report == nil && next.isNone }
 }
 
 extension UpdateExecutionStateMachine.Outcome {

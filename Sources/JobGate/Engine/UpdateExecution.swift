@@ -61,10 +61,6 @@ final class UpdateExecution {
             client.loop.schedule(after: wait) { [self] in
                 perform(machine.backoffElapsed(now: MonotonicInstant.now))
             }
-        case .recordVerdict(let report, let next):
-            metrics.upstreamCall(vendor: runtime.mapping.vendor, account: runtime.mapping.account, seconds: report.duration.inSeconds, errorKind: report.failureKind)
-            runtime.breaker.record(report.verdict)
-            perform(next)
         case .cancelCall:
             if let inFlight { client.cancel(inFlight) }
             inFlight = nil
@@ -73,6 +69,15 @@ final class UpdateExecution {
         case .none:
             break
         }
+    }
+
+    /// Reports the attempt that ended to the metrics and the breaker, then does what follows.
+    private func record(_ ending: UpdateExecutionStateMachine.CallEnding) {
+        if let report = ending.report {
+            metrics.upstreamCall(vendor: runtime.mapping.vendor, account: runtime.mapping.account, seconds: report.duration.inSeconds, errorKind: report.failureKind)
+            runtime.breaker.record(report.verdict)
+        }
+        perform(ending.next)
     }
 
     private func send(_ call: PlannedCall, token: Secret?, body: [UInt8], options: UpstreamOptions) {
@@ -91,8 +96,8 @@ final class UpdateExecution {
             case .success(let response):
                 // The wall clock matters only to a Retry-After written as a date, which a success never carries.
                 let wall = (200..<300).contains(response.status) ? 0 : epochSeconds()
-                perform(machine.callAnswered(response, now: now, epochSeconds: wall))
-            case .failure(let failure): perform(machine.callFailed(failure, now: now))
+                record(machine.callAnswered(response, now: now, epochSeconds: wall))
+            case .failure(let failure): record(machine.callFailed(failure, now: now))
             }
         }
     }

@@ -84,8 +84,13 @@ struct UpdateExecutionStateMachine {
         let failureKind: String?
     }
 
-    /// Only the case that nests another action is boxed: an `indirect enum` would allocate for every
-    /// call sent and every answer finished.
+    /// What an ended call leads to: the attempt to report (none for an answer no longer wanted) and the action
+    /// that follows. Not an action nesting the next one: that case would be boxed, an allocation per call.
+    struct CallEnding {
+        let report: AttemptReport?
+        let next: Action
+    }
+
     enum Action {
         /// Get the vendor's token (cached or fetched), after forgetting `refused`, which the vendor just refused.
         case fetchToken(refused: Secret?)
@@ -94,8 +99,6 @@ struct UpdateExecutionStateMachine {
         case sendCall(step: Int, token: Secret?, body: [UInt8], options: UpstreamOptions)
         /// Deliver `backoffElapsed` after this wait.
         case scheduleBackoff(Interval)
-        /// Report the attempt that just ended, then do `then`.
-        indirect case recordVerdict(AttemptReport, then: Action)
         /// Abandon the call in progress: its answer is not wanted.
         case cancelCall
         case finish(Outcome)
@@ -162,11 +165,11 @@ struct UpdateExecutionStateMachine {
     }
 
     /// `epochSeconds`: the wall clock, which a Retry-After given as an HTTP-date is read against.
-    mutating func callAnswered(_ response: UpstreamResponse, now: MonotonicInstant, epochSeconds: Double) -> Action {
+    mutating func callAnswered(_ response: UpstreamResponse, now: MonotonicInstant, epochSeconds: Double) -> CallEnding {
         callEnded(.answered(response, epochSeconds: epochSeconds), now: now)
     }
 
-    mutating func callFailed(_ failure: UpstreamFailure, now: MonotonicInstant) -> Action {
+    mutating func callFailed(_ failure: UpstreamFailure, now: MonotonicInstant) -> CallEnding {
         callEnded(.failed(failure), now: now)
     }
 
@@ -225,10 +228,10 @@ struct UpdateExecutionStateMachine {
         case failed(UpstreamFailure)
     }
 
-    private mutating func callEnded(_ ending: Ending, now: MonotonicInstant) -> Action {
+    private mutating func callEnded(_ ending: Ending, now: MonotonicInstant) -> CallEnding {
         guard case .calling(let step, let attempt, let token, let sentAt) = state else {
             guard case .finished = state else { preconditionFailure("call ended in \(state)") }
-            return .none
+            return CallEnding(report: nil, next: .none)
         }
         let duration = now - sentAt
         var failureKind: String?
@@ -244,7 +247,7 @@ struct UpdateExecutionStateMachine {
         }
         let report = AttemptReport(verdict: vendorFailed ? .failure : .success, duration: duration, failureKind: failureKind)
         let next = decide(after: ending, step: step, attempt: attempt, token: token, duration: duration, now: now)
-        return .recordVerdict(report, then: next)
+        return CallEnding(report: report, next: next)
     }
 
     /// What follows an attempt: a new token, a retry, the next call, or the end.
