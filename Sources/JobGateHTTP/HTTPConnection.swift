@@ -6,6 +6,12 @@ import Musl
 #endif
 import JobGatePosix
 
+/// Sees a request's final response, just before it is written (access logs, metrics). An object rather than a
+/// closure: the handler's per-request record observes, without a closure context allocated beside it.
+public protocol HTTPResponseObserver: AnyObject {
+    func observe(_ response: HTTPResponse, of responder: HTTPResponder)
+}
+
 /// The handle a handler answers through. Loop-confined; `respond` after the client left is a no-op.
 public final class HTTPResponder {
     public let requestID: String
@@ -14,8 +20,8 @@ public final class HTTPResponder {
     public let loop: EventLoop
     /// Called once if the client goes away before the response is sent, so upstream work can be cancelled.
     public var onCancel: (() -> Void)?
-    /// Sees the final response (for access logs and metrics), just before it is written.
-    public var observer: ((HTTPResponse) -> Void)?
+    /// Sees the final response, once.
+    public var observer: HTTPResponseObserver?
     fileprivate weak var connection: HTTPConnection?
     public private(set) var isDone = false
 
@@ -30,7 +36,7 @@ public final class HTTPResponder {
         guard !isDone else { return }
         isDone = true
         onCancel = nil
-        observer?(response)
+        observer?.observe(response, of: self)
         observer = nil
         connection?.complete(response, from: self)
     }
@@ -42,7 +48,7 @@ public final class HTTPResponder {
         onCancel = nil
         action?()
         // 499 as nginx logs it: the client closed before we answered.
-        observer?(HTTPResponse(status: 499))
+        observer?.observe(HTTPResponse(status: 499), of: self)
         observer = nil
     }
 }

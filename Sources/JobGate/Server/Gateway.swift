@@ -27,8 +27,9 @@ final class Gateway: HTTPHandler {
     func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         let state = store.current
         let route = Route(path: request.path)
-        let record = RequestRecord()
-        observe(request, route: route, record: record, responder: responder)
+        let record = RequestRecord(request, route: route, log: log, metrics: metrics)
+        metrics.requestStarted()
+        responder.observer = record
         switch route {
         case .health:
             guard request.method == "GET" || request.method == "HEAD" else {
@@ -83,40 +84,6 @@ final class Gateway: HTTPHandler {
             .response(instance: "", requestID: requestID)
     }
 
-    /// One access-log line and the request metrics, when the response is final.
-    private func observe(_ request: HTTPRequest, route: Route, record: RequestRecord, responder: HTTPResponder) {
-        metrics.requestStarted()
-        let log = self.log
-        let metrics = self.metrics
-        let method = request.method
-        let bytesIn = request.body.count
-        let routeName = route.name
-        responder.observer = { [unowned responder] response in
-            let seconds = (MonotonicInstant.now - responder.receivedAt).inSeconds
-            let labels = record.metricLabels ?? VendorAccount(vendor: record.vendor ?? "none", account: record.account ?? "none")
-            metrics.requestFinished(labels, status: response.status, seconds: seconds)
-            guard log.enabled(.info) else { return }
-            // Fixed, distinct names: appended without the search a literal or a subscript does per member.
-            var fields = JSONObject(reservingCapacity: 11)
-            fields.appendUnchecked("requestId", .string(responder.requestID))
-            fields.appendUnchecked("method", .string(method))
-            fields.appendUnchecked("route", .string(routeName))
-            fields.appendUnchecked("status", .number(JSONNumber(Int64(response.status))))
-            fields.appendUnchecked("totalMs", .number(JSONNumber(literal: format3(seconds * 1000)) ?? JSONNumber(0)))
-            fields.appendUnchecked("bytesIn", .number(JSONNumber(Int64(bytesIn))))
-            fields.appendUnchecked("bytesOut", .number(JSONNumber(Int64(response.body.count))))
-            if let vendor = record.vendor { fields.appendUnchecked("vendor", .string(vendor)) }
-            if let account = record.account { fields.appendUnchecked("account", .string(account)) }
-            if !record.upstreamSteps.isEmpty {
-                let statuses = record.upstreamSteps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
-                let upstream = record.upstreamSteps.reduce(Interval.zero) { $0 + $1.duration }
-                fields.appendUnchecked("upstreamStatuses", .array(statuses.map { .string($0) }))
-                fields.appendUnchecked("upstreamMs", .number(JSONNumber(literal: format3(upstream.inSeconds * 1000)) ?? JSONNumber(0)))
-            }
-            log.info("request", fields)
-        }
-    }
-
     private func fail(_ problem: Problem, _ request: HTTPRequest, _ responder: HTTPResponder) {
         responder.respond(problem.response(instance: instance(request), requestID: responder.requestID))
     }
@@ -138,8 +105,14 @@ func instance(_ request: HTTPRequest) -> String {
     String(request.path.prefix(256))
 }
 
-/// What the access log and metrics learn about one request while it is handled. Loop-confined.
-final class RequestRecord {
+/// What the access log and metrics learn about one request while it is handled; as the responder's observer, it
+/// writes them when the response is final. Loop-confined.
+final class RequestRecord: HTTPResponseObserver {
+    private let method: String
+    private let routeName: String
+    private let bytesIn: Int
+    private let log: Log
+    private let metrics: Metrics
     var vendor: String?
     /// The account's name (`default` for the top-level credentials), once `Job-Account` is resolved.
     var account: String?
@@ -147,6 +120,40 @@ final class RequestRecord {
     var metricLabels: VendorAccount?
     /// The vendor calls made, formatted only if the access log is written.
     var upstreamSteps: [StepRecord] = []
+
+    init(_ request: HTTPRequest, route: Route, log: Log, metrics: Metrics) {
+        method = request.method
+        routeName = route.name
+        bytesIn = request.body.count
+        self.log = log
+        self.metrics = metrics
+    }
+
+    /// One access-log line and the request metrics, when the response is final.
+    func observe(_ response: HTTPResponse, of responder: HTTPResponder) {
+        let seconds = (MonotonicInstant.now - responder.receivedAt).inSeconds
+        let labels = metricLabels ?? VendorAccount(vendor: vendor ?? "none", account: account ?? "none")
+        metrics.requestFinished(labels, status: response.status, seconds: seconds)
+        guard log.enabled(.info) else { return }
+        // Fixed, distinct names: appended without the search a literal or a subscript does per member.
+        var fields = JSONObject(reservingCapacity: 11)
+        fields.appendUnchecked("requestId", .string(responder.requestID))
+        fields.appendUnchecked("method", .string(method))
+        fields.appendUnchecked("route", .string(routeName))
+        fields.appendUnchecked("status", .number(JSONNumber(Int64(response.status))))
+        fields.appendUnchecked("totalMs", .number(JSONNumber(literal: format3(seconds * 1000)) ?? JSONNumber(0)))
+        fields.appendUnchecked("bytesIn", .number(JSONNumber(Int64(bytesIn))))
+        fields.appendUnchecked("bytesOut", .number(JSONNumber(Int64(response.body.count))))
+        if let vendor { fields.appendUnchecked("vendor", .string(vendor)) }
+        if let account { fields.appendUnchecked("account", .string(account)) }
+        if !upstreamSteps.isEmpty {
+            let statuses = upstreamSteps.map { $0.status.map(String.init) ?? ($0.error ?? "error") }
+            let upstream = upstreamSteps.reduce(Interval.zero) { $0 + $1.duration }
+            fields.appendUnchecked("upstreamStatuses", .array(statuses.map { .string($0) }))
+            fields.appendUnchecked("upstreamMs", .number(JSONNumber(literal: format3(upstream.inSeconds * 1000)) ?? JSONNumber(0)))
+        }
+        log.info("request", fields)
+    }
 }
 
 /// A number with three decimals, without Foundation's formatter.
