@@ -97,14 +97,29 @@ struct JSONOutput: ~Copyable {
 
     /// A quoted string; controls, quote and backslash escaped, U+2028/2029 escaped for JavaScript consumers.
     mutating func appendQuoted(_ string: String) {
+        append(0x22)
+        appendEscaped(string)
+        append(0x22)
+    }
+
+    /// `first`, `separator` and `second` as one JSON string, without the joined string being made.
+    /// `separator` is plain ASCII that needs no escape.
+    mutating func appendQuoted(joining first: String, _ separator: UInt8, _ second: String) {
+        append(0x22)
+        appendEscaped(first)
+        append(separator)
+        appendEscaped(second)
+        append(0x22)
+    }
+
+    /// A string's text as it goes between a JSON string's quotes.
+    private mutating func appendEscaped(_ string: String) {
         Self.withUTF8(of: string) { bytes in
             let firstCandidate = Self.firstEscapeCandidate(in: bytes, from: 0)
-            guard firstCandidate == bytes.count else { return appendQuotedEscaping(bytes, from: firstCandidate) }
-            // Most strings need no escape: room for all of it once, then plain stores.
-            reserve(bytes.count + 2)
-            appendUnchecked(0x22)
+            guard firstCandidate == bytes.count else { return appendEscaping(bytes, from: firstCandidate) }
+            // Most strings need no escape: room for all of it once (and the closing quote), then plain stores.
+            reserve(bytes.count + 1)
             appendUnchecked(bytes)
-            appendUnchecked(0x22)
         }
     }
 
@@ -122,8 +137,7 @@ struct JSONOutput: ~Copyable {
 
     /// Copies runs of plain bytes whole; only the bytes that need an escape are handled one by one, the first
     /// candidate for one at `firstCandidate`.
-    private mutating func appendQuotedEscaping(_ bytes: UnsafeBufferPointer<UInt8>, from firstCandidate: Int) {
-        append(0x22)
+    private mutating func appendEscaping(_ bytes: UnsafeBufferPointer<UInt8>, from firstCandidate: Int) {
         var runStart = 0
         var index = firstCandidate
         while index < bytes.count {
@@ -159,7 +173,6 @@ struct JSONOutput: ~Copyable {
             index = Self.firstEscapeCandidate(in: bytes, from: index)
         }
         append(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-        append(0x22)
     }
 
     /// Where the first byte from `start` on is that may need an escape: a control, quote, backslash or 0xE2, the
@@ -245,6 +258,12 @@ public struct JSONObjectWriter: ~Copyable {
     public mutating func member(_ key: String, _ value: JSONValue) {
         appendKey(key)
         output.append(json: value)
+    }
+
+    /// A string member whose value is `first`, `separator` and `second` joined (see `JSONOutput.appendQuoted`).
+    public mutating func member(_ key: String, joining first: String, _ separator: UInt8, _ second: String) {
+        appendKey(key)
+        output.appendQuoted(joining: first, separator, second)
     }
 
     /// A member of `object`, copied as it is when its bytes are already compact JSON.

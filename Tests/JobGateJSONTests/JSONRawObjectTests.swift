@@ -81,6 +81,17 @@ final class JSONRawObjectTests: XCTestCase {
         }
     }
 
+    /// A joined string member is written as the joined string would be, escapes included.
+    func testJoinedStringMembersAsTheSerializerWritesTheJoinedString() {
+        for (first, second) in [("deck", "42"), ("a\"b", "c\\d"), ("\u{2028}x", "é\n"), ("", ""), ("long-" + String(repeating: "v", count: 40), "\u{1}")] {
+            var writer = JSONObjectWriter()
+            writer.member("id", joining: first, UInt8(ascii: ":"), second)
+            let written = writer.finish()
+            XCTAssertEqual(String(decoding: written, as: UTF8.self),
+                           String(decoding: JSON.serialize(["id": .string(first + ":" + second)]), as: UTF8.self), first)
+        }
+    }
+
     /// Keys are compared as bytes where both are plain ASCII, through fingerprints below 16 members and a set
     /// from there on; as strings once one is not. Each way must find the duplicates `JSON.parse` finds.
     func testDuplicateKeysInSmallAndLargeObjects() {

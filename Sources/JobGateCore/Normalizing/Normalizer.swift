@@ -72,7 +72,7 @@ public enum Normalizer {
         if let found = member(mapping.response.id) {
             id = object.string(of: found) ?? object.numberLiteral(of: found) ?? vendorJobID
         }
-        writer.member("id", .string(mapping.vendor + ":" + id))
+        writer.member("id", joining: mapping.vendor, UInt8(ascii: ":"), id)
         writer.member("vendor", .string(mapping.vendor))
         writer.member("vendorJobId", .string(id))
         for (field, spec) in reading.fields {
