@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CCurl
 import JobGatePosix
 
@@ -115,7 +120,7 @@ final class Transfer {
             return
         }
         // A bare LF inside a line would split it in two when the lines are read back: such a line is dropped.
-        guard !line.contains(0x0A) else { return }
+        guard let start = line.baseAddress, memchr(start, 0x0A, line.count) == nil else { return }
         if line[0] | 0x20 == UInt8(ascii: "k") { advertisedKeepAliveSeconds = Self.keepAliveTimeout(line) ?? advertisedKeepAliveSeconds }
         if headerLines.isEmpty { headerLines.reserveCapacity(512) }
         headerLines.append(contentsOf: line)
