@@ -28,28 +28,56 @@ extension JobFlow {
             return respond(refusal(.unavailable, 503, "Too many calls in progress", retryAfter: 1, runtime: runtime,
                                    detail: "The concurrency limit for \(runtime.name) is reached."))
         }
+        let update = AdmittedUpdate(flow: self, prepared: prepared, ticket: ticket)
         let execution = UpdateExecution(
             runtime: runtime, client: client, calls: prepared.calls,
             extraHeaders: forwardedHeaders(idempotencyHeader: runtime.mapping.idempotencyKeyHeader),
             options: runtime.options(defaultTimeout: state.settings.upstreamTimeoutSeconds), deadline: prepared.deadline,
             redactor: state.redactor, metrics: metrics
-        ) { [self] outcome in
-            runtime.leave()
-            breaker.release(ticket)
-            record.upstreamSteps = outcome.steps
-            responder.respond(answer(outcome, prepared))
-        }
-        responder.onCancel = {
-            execution.cancel()
-            runtime.leave()
-            breaker.release(ticket)
-        }
+        ) { [update] outcome in update.finished(outcome) }
+        update.execution = execution
+        responder.onCancel = { [update] in update.cancelled() }
         execution.start()
+    }
+
+    /// An update past the breaker, the rate limit and the concurrency cap, until it answers or its caller
+    /// leaves; either way what it holds is released once. One object serves both ends (the execution's
+    /// completion and the responder's cancel), so neither closure carries a context of its own.
+    private final class AdmittedUpdate {
+        let flow: JobFlow
+        let prepared: Prepared
+        let ticket: CircuitBreakerStateMachine.Ticket
+        /// Held until the update ends, then let go: the execution holds this object through its completion.
+        var execution: UpdateExecution?
+
+        init(flow: JobFlow, prepared: Prepared, ticket: CircuitBreakerStateMachine.Ticket) {
+            self.flow = flow
+            self.prepared = prepared
+            self.ticket = ticket
+        }
+
+        func finished(_ outcome: UpdateExecution.Outcome) {
+            execution = nil
+            release()
+            flow.record.upstreamSteps = outcome.steps
+            flow.responder.respond(flow.answer(outcome, prepared))
+        }
+
+        func cancelled() {
+            execution?.cancel()
+            execution = nil
+            release()
+        }
+
+        private func release() {
+            prepared.runtime.leave()
+            prepared.runtime.breaker.release(ticket)
+        }
     }
 
     /// The Job (with `readBack` when reading it back failed after landed writes, with `raw` when asked for),
     /// 204 for a minimal update, or the problem.
-    private func answer(_ outcome: UpdateExecution.Outcome, _ prepared: Prepared) -> HTTPResponse {
+    fileprivate func answer(_ outcome: UpdateExecution.Outcome, _ prepared: Prepared) -> HTTPResponse {
         let mapping = prepared.runtime.mapping
         let vendorJobID = prepared.vendorJobID
         let job: JSONValue
