@@ -72,19 +72,18 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// `body` applied to the bytes of the first value of `name` (case-insensitive), nil when there is none: for
     /// the checks that need no string of it.
     public func withFirstValue<Result>(_ name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
-        var key = Self.key(name)
-        guard let index = key.withUTF8({ firstIndex(named: UnsafeRawBufferPointer($0)) }) else { return nil }
+        guard let index = firstIndex(named: name) else { return nil }
         return bytes.withUnsafeBytes { stored in body(UnsafeRawBufferPointer(rebasing: stored[fields[index].valueRange])) }
     }
 
     public func values(_ name: String) -> [String] {
-        var key = Self.key(name)
-        return key.withUTF8 { key in fields.indices.filter { isNamed($0, UnsafeRawBufferPointer(key)) }.map(value(at:)) }
+        let length = name.utf8.count
+        return fields.indices.filter { Int(fields[$0].nameCount) == length && nameMatches($0, ignoringCase: name) }.map(value(at:))
     }
 
     public func count(of name: String) -> Int {
-        var key = Self.key(name)
-        return key.withUTF8 { key in fields.indices.reduce(0) { $0 + (isNamed($1, UnsafeRawBufferPointer(key)) ? 1 : 0) } }
+        let length = name.utf8.count
+        return fields.indices.reduce(0) { $0 + (Int(fields[$1].nameCount) == length && nameMatches($1, ignoringCase: name) ? 1 : 0) }
     }
 
     public var count: Int { fields.count }
@@ -104,10 +103,6 @@ public struct HTTPHeaders: Sendable, Sequence {
         String(decoding: bytes[fields[index].valueRange], as: UTF8.self)
     }
 
-    private func firstIndex(named key: UnsafeRawBufferPointer) -> Int? {
-        fields.indices.first { isNamed($0, key) }
-    }
-
     /// Lengths first: a request's few fields mostly differ in length from the one asked for.
     private func isNamed(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
         let field = fields[index]
@@ -119,9 +114,24 @@ public struct HTTPHeaders: Sendable, Sequence {
         }
     }
 
-    /// Callers mostly ask with lower-case names already; those are used as they are.
-    private static func key(_ name: String) -> String {
-        firstByteOffset(in: name.utf8, where: { $0 >= 0x41 && $0 <= 0x5A }) != nil ? asciiLowercased(name) : name
+    private func firstIndex(named name: String) -> Int? {
+        let length = name.utf8.count
+        for index in fields.indices where Int(fields[index].nameCount) == length && nameMatches(index, ignoringCase: name) { return index }
+        return nil
+    }
+
+    /// Whether field `index`, of `name`'s length, is named `name`, ignoring ASCII case in `name` (stored names
+    /// are lower-case): compared where it is, without a lower-cased copy.
+    @inline(__always)
+    private func nameMatches(_ index: Int, ignoringCase name: String) -> Bool {
+        bytes.withUnsafeBufferPointer { stored in
+            var offset = Int(fields[index].nameStart)
+            for byte in name.utf8 {
+                guard stored[offset] == asciiLowercase(byte) else { return false }
+                offset += 1
+            }
+            return true
+        }
     }
 
     public struct Iterator: IteratorProtocol {
@@ -234,14 +244,6 @@ public enum HTTPParseError: Error, Sendable, Equatable {
         case .expectationFailed: "Only the expectation 100-continue is supported."
         }
     }
-}
-
-@inline(__always)
-func asciiLowercased(_ s: String) -> String {
-    var needsChange = false
-    for b in s.utf8 where b >= 0x41 && b <= 0x5A { needsChange = true; break }
-    guard needsChange else { return s }
-    return String(decoding: s.utf8.map(asciiLowercase), as: UTF8.self)
 }
 
 public let reasonPhrases: [Int: String] = [
