@@ -74,7 +74,7 @@ final class UpdateExecution {
     /// Reports the attempt that ended to the metrics and the breaker, then does what follows.
     private func record(_ ending: UpdateExecutionStateMachine.CallEnding) {
         if let report = ending.report {
-            metrics.upstreamCall(vendor: runtime.mapping.vendor, account: runtime.mapping.account, seconds: report.duration.inSeconds, errorKind: report.failureKind)
+            metrics.upstreamCall(runtime.metricLabels, seconds: report.duration.inSeconds, errorKind: report.failureKind)
             runtime.breaker.record(report.verdict)
         }
         perform(ending.next)

@@ -19,7 +19,7 @@ extension JobFlow {
         let breaker = runtime.breaker
         if let retryAfter = runtime.rateLimiter?.acquire() {
             breaker.release(ticket)
-            metrics.rateLimited(vendor: runtime.mapping.vendor, account: runtime.mapping.account)
+            metrics.rateLimited(runtime.metricLabels)
             return respond(refusal(.rateLimited, 429, "Rate limit reached", retryAfter: retryAfter, runtime: runtime,
                                    detail: "The configured rate limit for \(runtime.name) is reached."))
         }

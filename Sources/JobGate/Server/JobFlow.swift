@@ -173,7 +173,7 @@ struct JobFlow {
     }
 
     private static func isJSONMediaType(_ contentType: UnsafeRawBufferPointer) -> Bool {
-        let mediaType = trimmingOWS(contentType.prefix { $0 != 0x3B })
+        let mediaType = trimmingOWS(contentType[..<(contentType.firstIndex(of: 0x3B) ?? contentType.count)])
         return asciiCaseInsensitiveEquals(mediaType, "application/json")
             || asciiCaseInsensitiveEquals(mediaType, "application/merge-patch+json")
     }

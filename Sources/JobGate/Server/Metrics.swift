@@ -54,16 +54,15 @@ final class Metrics: Sendable {
         }
     }
 
-    func upstreamCall(vendor: String, account: String, seconds: Double, errorKind: String?) {
-        let caller = VendorAccount(vendor: vendor, account: account)
+    func upstreamCall(_ caller: VendorAccount, seconds: Double, errorKind: String?) {
         state.withLock { state in
             state.upstreamSeconds[caller, default: Histogram()].observe(seconds)
             if let errorKind { state.upstreamErrors[LabelPair(caller, errorKind), default: 0] += 1 }
         }
     }
 
-    func rateLimited(vendor: String, account: String) {
-        state.withLock { $0.rateLimited[VendorAccount(vendor: vendor, account: account), default: 0] += 1 }
+    func rateLimited(_ caller: VendorAccount) {
+        state.withLock { $0.rateLimited[caller, default: 0] += 1 }
     }
 
     fileprivate func reloaded(ok: Bool) {
