@@ -124,8 +124,10 @@ struct UpdateExecutionStateMachine {
     /// One token re-fetch per update: a second 401 means our credentials are wrong, not stale.
     private var refetchedToken = false
     private var tokensUsed: [Secret] = []
-    /// Attempts of the call in progress (more than one when it was retried).
-    private var attempts: [Attempt] = []
+    /// Attempts of the call in progress, reported when it was retried: the first is kept apart, so a call
+    /// that is answered at once allocates no list.
+    private var firstAttempt: Attempt?
+    private var retries: [Attempt] = []
     /// When the call in progress was first tried: its retries and their waits share its timeout.
     private var callStarted = MonotonicInstant(nanoseconds: 0)
 
@@ -240,7 +242,8 @@ struct UpdateExecutionStateMachine {
         case .failed(let failure): failureKind = failure.kind
         case .answered(let response, _): status = response.status
         }
-        attempts.append(Attempt(status: status, error: failureKind, duration: duration))
+        let tried = Attempt(status: status, error: failureKind, duration: duration)
+        if firstAttempt == nil { firstAttempt = tried } else { retries.append(tried) }
         let vendorFailed: Bool = switch ending {
         case .failed: true
         case .answered(let response, _): response.status >= 500
@@ -289,7 +292,8 @@ struct UpdateExecutionStateMachine {
             } else if call.purpose == .mergeBase {
                 return fail(UpstreamProblems.malformedBody(vendor: vendor), in: call)
             }
-            attempts = []
+            firstAttempt = nil
+            retries = []
             return begin(step: step + 1, attempt: 0, now: now)
         case .answered(let response, let epochSeconds):
             steps.append(StepRecord(name: call.name, method: call.method, status: response.status, error: nil,
@@ -343,8 +347,8 @@ struct UpdateExecutionStateMachine {
     private mutating func finish(_ result: Result<VendorBody?, Problem>, readBackFailure: Problem? = nil) -> Action {
         state = .finished
         var result = result
-        if case .failure(var problem) = result, attempts.count > 1 {
-            problem.extensions["attempts"] = .array(attempts.map(\.json))
+        if case .failure(var problem) = result, let firstAttempt, !retries.isEmpty {
+            problem.extensions["attempts"] = .array(([firstAttempt] + retries).map(\.json))
             result = .failure(problem)
         }
         if case .failure(var problem) = result, calls.count > 1 {
