@@ -64,8 +64,8 @@ final class EasyHandle {
     }
 
     /// Sets a call's request headers (CURLOPT_HTTPHEADER), in the handle's own buffer.
-    func setHeaders(_ headers: [(name: String, value: String)]) {
-        jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList.build(headers))
+    func setHeaders(_ headers: [(name: String, value: String)], then added: [(name: String, value: String)]) {
+        jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList.build(headers, then: added))
     }
 
     /// Has the next call set the handle up anew, from libcurl's defaults (see `Transfer.leftStateBehind`).

@@ -16,13 +16,15 @@ struct HeaderList: ~Copyable {
         storage?.deallocate()
     }
 
-    /// The list of `headers` as "name: value" lines, then "Expect:"; valid until the next `build`.
-    mutating func build(_ headers: [(name: String, value: String)]) -> UnsafeMutablePointer<curl_slist> {
-        let lineCount = headers.count + 1
+    /// The list of `headers`, then `added`, as "name: value" lines, then "Expect:"; valid until the next `build`.
+    mutating func build(_ headers: [(name: String, value: String)],
+                        then added: [(name: String, value: String)]) -> UnsafeMutablePointer<curl_slist> {
+        let lineCount = headers.count + added.count + 1
         let nodesSize = lineCount * MemoryLayout<curl_slist>.stride
-        let textSize = headers.reduce(Self.expectNothing.utf8CodeUnitCount + 1) {
-            $0 + $1.name.utf8.count + 2 + $1.value.utf8.count + 1
+        func textSize(_ lines: [(name: String, value: String)]) -> Int {
+            lines.reduce(0) { $0 + $1.name.utf8.count + 2 + $1.value.utf8.count + 1 }
         }
+        let textSize = textSize(headers) + textSize(added) + Self.expectNothing.utf8CodeUnitCount + 1
         if nodesSize + textSize > capacity {
             storage?.deallocate()
             capacity = max(nodesSize + textSize, 2 * capacity)
@@ -40,14 +42,20 @@ struct HeaderList: ~Copyable {
         func append(_ literal: StaticString) {
             append(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
         }
-        for (index, header) in headers.enumerated() {
-            nodes[index] = curl_slist(data: text + end, next: nodes + index + 1)
-            var name = header.name, value = header.value
-            name.withUTF8 { append($0) }
-            append(": ")
-            value.withUTF8 { append($0) }
-            append("\0")
+        var index = 0
+        func appendLines(_ lines: [(name: String, value: String)]) {
+            for header in lines {
+                nodes[index] = curl_slist(data: text + end, next: nodes + index + 1)
+                index += 1
+                var name = header.name, value = header.value
+                name.withUTF8 { append($0) }
+                append(": ")
+                value.withUTF8 { append($0) }
+                append("\0")
+            }
         }
+        appendLines(headers)
+        appendLines(added)
         nodes[lineCount - 1] = curl_slist(data: text + end, next: nil)
         append(Self.expectNothing)
         append("\0")

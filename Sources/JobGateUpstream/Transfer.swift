@@ -68,7 +68,7 @@ final class Transfer {
             }
         }
 
-        handle.setHeaders(request.headers)
+        handle.setHeaders(request.headers, then: request.addedHeaders)
         jg_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         jg_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
     }

@@ -5,14 +5,19 @@ public struct UpstreamRequest: Sendable {
     public var method: String
     public var url: String
     public var headers: [(name: String, value: String)]
+    /// Sent after `headers`: the caller's own (request id, trace context, credentials). Two lists, so a call's
+    /// planned headers and its caller's are not copied into a new one for every call.
+    public var addedHeaders: [(name: String, value: String)]
     public var body: [UInt8]
     public var options: UpstreamOptions
 
-    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [],
+                addedHeaders: [(name: String, value: String)] = [], body: [UInt8] = [],
                 options: UpstreamOptions = UpstreamOptions()) {
         self.method = method
         self.url = url
         self.headers = headers
+        self.addedHeaders = addedHeaders
         self.body = body
         self.options = options
     }

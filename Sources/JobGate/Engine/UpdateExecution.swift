@@ -13,7 +13,11 @@ final class UpdateExecution {
     private let client: UpstreamClient
     /// Every call of the update in order (see `Planner.update`).
     private let sequence: [PlannedCall]
-    private let extraHeaders: [(name: String, value: String)]
+    /// The caller's headers (request id, trace context), then the vendor's credentials unless they depend on a
+    /// token: put together once per update rather than for every call.
+    private let addedHeaders: [(name: String, value: String)]
+    /// The credentials' query parameter, for the same vendors.
+    private let credentialQuery: String?
     /// The token fetch's own timeout: the vendor's whole-call timeout.
     private let tokenTimeout: Interval
     private let metrics: Metrics
@@ -29,7 +33,14 @@ final class UpdateExecution {
         self.runtime = runtime
         self.client = client
         self.sequence = calls
-        self.extraHeaders = extraHeaders
+        if runtime.tokens == nil {
+            let credentials = runtime.credentials(token: nil)
+            addedHeaders = credentials.headers.isEmpty ? extraHeaders : extraHeaders + credentials.headers
+            credentialQuery = credentials.query
+        } else {
+            addedHeaders = extraHeaders
+            credentialQuery = nil
+        }
         self.tokenTimeout = options.timeout
         self.metrics = metrics
         self.completion = completion
@@ -81,14 +92,17 @@ final class UpdateExecution {
     }
 
     private func send(_ call: PlannedCall, token: Secret?, body: [UInt8], options: UpstreamOptions) {
-        let credentials = runtime.credentials(token: token)
+        var added = addedHeaders
+        var query = credentialQuery
+        if runtime.tokens != nil {
+            let credentials = runtime.credentials(token: token)
+            added += credentials.headers
+            query = credentials.query
+        }
         var url = call.url
-        if let query = credentials.query { url += (url.contains("?") ? "&" : "?") + query }
-        var headers = call.headers
-        headers.reserveCapacity(headers.count + extraHeaders.count + credentials.headers.count)
-        headers += extraHeaders
-        headers += credentials.headers
-        let request = UpstreamRequest(method: call.method, url: url, headers: headers, body: body, options: options)
+        if let query { url += (url.contains("?") ? "&" : "?") + query }
+        let request = UpstreamRequest(method: call.method, url: url, headers: call.headers, addedHeaders: added,
+                                      body: body, options: options)
         inFlight = client.send(request) { [self] result in
             inFlight = nil
             let now = MonotonicInstant.now
