@@ -13,6 +13,8 @@ struct ScannedKey {
 /// compared as a string. Objects of 16 keys and more are checked through a set, whose seeded hashing no
 /// crafted run of keys can degrade.
 struct ObjectKeys {
+    /// A bit per plain key below 16, picked by its fingerprint: a key whose bit is not set yet repeats none.
+    private var fingerprintBits: UInt64 = 0
     /// The object's plain keys, from its 16th key on.
     private var plainKeySet = Set<PlainKey>()
     /// Every key so far as a string, from the first key that is not plain on (empty while all are plain).
@@ -27,6 +29,10 @@ struct ObjectKeys {
                 if plainKeySet.isEmpty { plainKeySet = Set(earlier.map { PlainKey(document, $0.bytes) }) }
                 return !plainKeySet.insert(PlainKey(document, key.bytes)).inserted
             }
+            // Most keys differ from every earlier one: the bits tell so without a look at them.
+            let bit: UInt64 = 1 << (fingerprint >> 58)
+            defer { fingerprintBits |= bit }
+            guard fingerprintBits & bit != 0 else { return false }
             let plain = PlainKey(document, key.bytes)
             return earlier.contains { $0.fingerprint == fingerprint && PlainKey(document, $0.bytes) == plain }
         }
