@@ -14,11 +14,11 @@ public final class PlannedCall: Sendable {
     /// The body holds only the patch's part: before sending, each of the call's fields is merged into its
     /// current value from the merge-base read (see `Planner.merged`).
     public let mergesWithRead: Bool
-    /// The patch fields this call applies.
-    let carriedFields: [PatchField]
+    /// The patch members this call applies: the patch's own list when the call takes them all.
+    let carried: [(field: PatchField, value: JSONValue)]
 
     init(name: String, method: String, url: String, headers: [(name: String, value: String)], body: JSONValue?,
-         idempotent: Bool, purpose: Purpose, mergesWithRead: Bool, carriedFields: [PatchField]) {
+         idempotent: Bool, purpose: Purpose, mergesWithRead: Bool, carried: [(field: PatchField, value: JSONValue)]) {
         self.name = name
         self.method = method
         self.url = url
@@ -27,10 +27,14 @@ public final class PlannedCall: Sendable {
         self.idempotent = idempotent
         self.purpose = purpose
         self.mergesWithRead = mergesWithRead
-        self.carriedFields = carriedFields
+        self.carried = carried
     }
     /// The patch fields this call applies, as named in `errors`.
-    public var fields: [String] { carriedFields.map(\.description) }
+    public var fields: [String] { carried.map(\.field.description) }
+
+    func carries(_ field: PatchField) -> Bool {
+        carried.contains { $0.field == field }
+    }
 
     public var bodyBytes: [UInt8] { body.map(JSON.serialize) ?? [] }
 
@@ -84,14 +88,14 @@ public enum Planner {
             case .object: objectBody(carried, mapping)
             }
             return call(template, url: url.url(encodedID: encodedID), mapping: mapping, body: body,
-                        fields: carried.map(\.field), purpose: .write)
+                        carried: carried, purpose: .write)
         }
     }
 
     /// The vendor's read call (GET of the job), if the mapping has one.
     public static func read(vendorJobID: String, mapping: VendorMapping, purpose: PlannedCall.Purpose = .readBack) -> PlannedCall? {
         guard let template = mapping.read, let url = mapping.readURL else { return nil }
-        return call(template, url: url.url(encodedID: percentEncoded(vendorJobID)), mapping: mapping, body: nil, fields: [],
+        return call(template, url: url.url(encodedID: percentEncoded(vendorJobID)), mapping: mapping, body: nil, carried: [],
                     purpose: purpose)
     }
 
@@ -100,13 +104,13 @@ public enum Planner {
     /// sent, patched or not: a part missing from the body would be reset too.
     public static func merged(_ call: PlannedCall, currentJob: JSONValue, mapping: VendorMapping) -> JSONValue? {
         guard call.mergesWithRead, let template = mapping.calls.first(where: { $0.name == call.name }) else { return call.body }
-        let fields = template.fields ?? call.carriedFields
+        let fields = template.fields ?? call.carried.map(\.field)
         func current(_ field: PatchField) -> JSONValue? { readPointer(field, mapping)?.value(in: currentJob) }
         func patched(_ field: PatchField) -> JSONValue? {
             let base = current(field)
             guard let patch = call.body.flatMap({ body in
                 template.body == .value ? body : targetPointer(field, mapping)?.value(in: body)
-            }), call.carriedFields.contains(field) else { return base.map { typed($0, field, mapping) } }
+            }), call.carries(field) else { return base.map { typed($0, field, mapping) } }
             return typed(JSONMergePatch.apply(patch, to: base ?? .null), field, mapping)
         }
         switch template.body {
@@ -123,11 +127,11 @@ public enum Planner {
     }
 
     private static func call(_ template: CallTemplate, url: String, mapping: VendorMapping, body: JSONValue?,
-                             fields: [PatchField], purpose: PlannedCall.Purpose) -> PlannedCall {
+                             carried: [(field: PatchField, value: JSONValue)], purpose: PlannedCall.Purpose) -> PlannedCall {
         let headers = body == nil ? mapping.headersWithoutBody : mapping.headersWithBody
         return PlannedCall(name: template.name, method: template.method, url: url, headers: headers,
                            body: body, idempotent: template.idempotent, purpose: purpose,
-                           mergesWithRead: template.mergesWithRead, carriedFields: fields)
+                           mergesWithRead: template.mergesWithRead, carried: carried)
     }
 
     private static func objectBody(_ members: [(field: PatchField, value: JSONValue)], _ mapping: VendorMapping) -> JSONValue {
