@@ -58,34 +58,7 @@ http { access_log off;
   server { listen 127.0.0.1:$nginx_proxy_port; keepalive_requests 1000000;
     location / { proxy_pass http://vendor; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
-# The translating peer: parses the caller's JSON patch, builds the vendor's body, calls the vendor through a
-# keep-alive upstream (a subrequest), parses its answer and writes the canonical job: what jobgate does for a
-# mapping-only vendor, minus validation and error mapping.
-cat >"$work/nginx/translate.js" <<'JS'
-async function update(r) {
-  const patch = JSON.parse(r.requestText);
-  const body = {};
-  if (patch.name !== undefined) body.name = patch.name;
-  if (patch.goalQuantity !== undefined) body.goalQuantity = patch.goalQuantity;
-  const reply = await r.subrequest('/vendor/api/jobs/' + r.uri.split(':')[1], { method: 'PUT', body: JSON.stringify(body) });
-  const job = JSON.parse(reply.responseText);
-  r.headersOut['Content-Type'] = 'application/json';
-  r.return(200, JSON.stringify({ id: job.id, name: job.name, goalQuantity: job.goalQuantity,
-                                 createdAt: job.createdAt, updatedAt: job.updatedAt }));
-}
-export default { update };
-JS
-cat >"$work/nginx/njs.conf" <<CONF
-load_module /usr/lib/nginx/modules/ngx_http_js_module.so;
-worker_processes 1; master_process off; daemon off; pid $work/nginx/njs.pid; error_log $work/nginx/logs/njs.log;
-events { worker_connections 4096; }
-http { access_log off; js_import translate from $work/nginx/translate.js;
-  upstream vendor { server 127.0.0.1:$upstream_port; keepalive 64; }
-  server { listen 127.0.0.1:$njs_port; keepalive_requests 1000000;
-    location /jobs/ { js_content translate.update; }
-    location /vendor/ { internal; proxy_pass http://vendor/; proxy_http_version 1.1; proxy_set_header Connection "";
-                        proxy_set_header Content-Type application/json; } } }
-CONF
+njs_peer_config "$work/nginx/njs.conf" "$njs_port" "$upstream_port"
 
 pin 0 nginx -p "$work/nginx" -c "$work/nginx/upstream.conf" & pids+=($!)
 pin 1 nginx -p "$work/nginx" -c "$work/nginx/peer.conf" & nginx_pid=$!; pids+=($nginx_pid)
