@@ -53,6 +53,8 @@ final class EasyHandle {
     /// Nothing has been set on the handle, nor has it made a call, since curl_easy_init.
     private var isPristine = true
     private var headerList = HeaderList()
+    /// The per-call options the handle holds now (see `setCallOptions`); nil after a reset.
+    private var callOptions: CallOptions?
 
     init?() {
         guard let easy = curl_easy_init() else { return nil }
@@ -66,6 +68,38 @@ final class EasyHandle {
     /// Sets a call's request headers (CURLOPT_HTTPHEADER), in the handle's own buffer.
     func setHeaders(_ headers: [(name: String, value: String)], then added: [(name: String, value: String)]) {
         jg_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList.build(headers, then: added))
+    }
+
+    /// The options a call may set differently from the handle's last call: each is handed to libcurl only when
+    /// it differs from what the handle holds (the method's string is copied by libcurl every time it is set).
+    struct CallOptions: Equatable {
+        var timeoutMilliseconds: Int
+        var connectTimeoutMilliseconds: Int
+        /// CURLOPT_MAXAGE_CONN.
+        var maximumIdleSeconds: Int
+        var freshConnection: Bool
+        /// CURLOPT_CUSTOMREQUEST, for calls with a body.
+        var method: String?
+    }
+
+    func setCallOptions(_ options: CallOptions) {
+        let held = callOptions
+        callOptions = options
+        if held?.timeoutMilliseconds != options.timeoutMilliseconds {
+            jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, options.timeoutMilliseconds)
+        }
+        if held?.connectTimeoutMilliseconds != options.connectTimeoutMilliseconds {
+            jg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMilliseconds)
+        }
+        if held?.maximumIdleSeconds != options.maximumIdleSeconds {
+            jg_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, options.maximumIdleSeconds)
+        }
+        if held?.freshConnection != options.freshConnection {
+            jg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, options.freshConnection ? 1 : 0)
+        }
+        if let method = options.method, held?.method != method {
+            method.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0) }
+        }
     }
 
     /// Has the next call set the handle up anew, from libcurl's defaults (see `Transfer.leftStateBehind`).
@@ -82,6 +116,7 @@ final class EasyHandle {
         // Back to libcurl's defaults: nothing an earlier configuration or call set (a CA bundle, a custom
         // method, a count of repeats) stays.
         if !isPristine { curl_easy_reset(easy) }
+        callOptions = nil
         isPristine = false
         self.configuration = configuration
         proxies.proxy(forHTTPS: configuration.isHTTPS).withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_PROXY, $0) }

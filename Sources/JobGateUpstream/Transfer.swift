@@ -35,30 +35,32 @@ final class Transfer {
     }
 
     /// Sets what may differ between two calls of the handle's configuration (the rest is the handle's, see
-    /// `HandleConfiguration`). Every option here is set for every call, so none stays from the handle's last
-    /// one. `idleReuseSeconds`: a pooled connection idle this long or longer is not reused.
+    /// `HandleConfiguration`). Every option here is set for every call, or left as the handle's last call set it
+    /// where that is the same value (`EasyHandle.setCallOptions`), so none stays from the handle's last call.
+    /// `idleReuseSeconds`: a pooled connection idle this long or longer is not reused.
     func prepare(idleReuseSeconds: Int) {
         let options = request.options
         let me = Unmanaged.passUnretained(self).toOpaque()
         jg_easy_setopt_pointer(easy, CURLOPT_PRIVATE, UnsafeRawPointer(bitPattern: UInt(id)))
         request.url.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
-        // curl checks idle time in whole seconds, and reuses while it is at most MAXAGE: MAXAGE = window - 1.
-        jg_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, max(0, idleReuseSeconds - 1))
-        // A vendor that drops idle connections within a second: a write cannot be sure of any of them.
-        jg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, idleReuseSeconds < 1 && !options.idempotent ? 1 : 0)
         jg_easy_setopt_pointer(easy, CURLOPT_PREREQDATA, me)
-        // The call's own timeouts: a retry's, or a call's near its caller's deadline, are cut short.
-        jg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(clamping: options.timeout.nanoseconds / 1_000_000)))
-        jg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                            max(1, Int(clamping: min(options.connectTimeout, options.timeout).nanoseconds / 1_000_000)))
+        let kind = MethodKind(request.method)
+        handle.setCallOptions(EasyHandle.CallOptions(
+            // The call's own timeouts: a retry's, or a call's near its caller's deadline, are cut short.
+            timeoutMilliseconds: max(1, Int(clamping: options.timeout.nanoseconds / 1_000_000)),
+            connectTimeoutMilliseconds: max(1, Int(clamping: min(options.connectTimeout, options.timeout).nanoseconds / 1_000_000)),
+            // curl checks idle time in whole seconds, and reuses while it is at most MAXAGE: MAXAGE = window - 1.
+            maximumIdleSeconds: max(0, idleReuseSeconds - 1),
+            // A vendor that drops idle connections within a second: a write cannot be sure of any of them.
+            freshConnection: idleReuseSeconds < 1 && !options.idempotent,
+            method: kind == .withBody ? request.method : nil))
 
-        switch MethodKind(request.method) {
+        switch kind {
         case .get:
             jg_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
         case .head:
             jg_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
         case .withBody:
-            request.method.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0) }
             jg_easy_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
             // COPYPOSTFIELDS copies the bytes, so the body's lifetime is curl's problem, not ours.
             request.body.withUnsafeBytes { buffer in
