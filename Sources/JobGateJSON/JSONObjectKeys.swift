@@ -6,6 +6,54 @@ struct ScannedKey {
     let fingerprint: UInt64?
 }
 
+/// The keys of the objects being read, the innermost object's last: one stack serves the whole document rather
+/// than a list per object. The first `roomCapacity` keys go in room the outermost object's read lends from its
+/// stack frame, so a document of ordinary size allocates nothing for its keys; past that, all of them go on in
+/// an array, at the same positions.
+struct KeyStack {
+    static let roomCapacity = 24
+    private var room = UnsafeMutableBufferPointer<ScannedKey>(start: nil, count: 0)
+    private var spilled: [ScannedKey] = []
+    private var isSpilled = false
+    private(set) var count = 0
+
+    var hasRoom: Bool { room.baseAddress != nil }
+
+    /// Room valid until `takeBack`, which comes before it goes out of scope.
+    mutating func lend(_ room: UnsafeMutableBufferPointer<ScannedKey>) {
+        self.room = room
+    }
+
+    mutating func takeBack() {
+        room = UnsafeMutableBufferPointer(start: nil, count: 0)
+        isSpilled = false
+        spilled.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
+    mutating func push(_ key: ScannedKey) {
+        if !isSpilled && count == room.count {
+            spilled.reserveCapacity(2 * count)
+            spilled.append(contentsOf: room[..<count])
+            isSpilled = true
+        }
+        if isSpilled { spilled.append(key) } else { room[count] = key }
+        count += 1
+    }
+
+    /// Forgets the keys from `base` on (an object's, when it is read).
+    mutating func pop(to base: Int) {
+        if isSpilled { spilled.removeLast(count - base) }
+        count = base
+    }
+
+    /// The keys from `base` on.
+    func withKeys<Result>(from base: Int, _ body: (UnsafeBufferPointer<ScannedKey>) -> Result) -> Result {
+        if isSpilled { return spilled.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[base...])) } }
+        return body(UnsafeBufferPointer(rebasing: room[base..<count]))
+    }
+}
+
 /// The duplicate-key rule for one object as it is read. Duplicates are a smuggling risk (parsers disagree on
 /// first or last), so they are refused. Plain keys (ASCII, no escapes) are equal exactly when their bytes are,
 /// so they are compared as bytes where their fingerprints match. Strings are equal when canonically equivalent
@@ -23,7 +71,7 @@ struct ObjectKeys {
     private var keyTextSet = Set<String>()
 
     /// Whether `key` repeats one of `earlier`, the object's keys before it in `document`.
-    mutating func isDuplicate(_ key: ScannedKey, of earlier: ArraySlice<ScannedKey>, in document: UnsafeBufferPointer<UInt8>) -> Bool {
+    mutating func isDuplicate(_ key: ScannedKey, of earlier: UnsafeBufferPointer<ScannedKey>, in document: UnsafeBufferPointer<UInt8>) -> Bool {
         if keyTexts.isEmpty, let fingerprint = key.fingerprint {
             if earlier.count >= 16 {
                 if plainKeySet.isEmpty { plainKeySet = Set(earlier.map { PlainKey(document, $0.bytes) }) }

@@ -5,9 +5,8 @@ struct JSONScanner {
     private let limits: JSONLimits
     private var index = 0
     private var depth = 0
-    /// The keys of the objects being read, the innermost object's last: one array serves the whole document
-    /// rather than one per object.
-    private var openKeys: [ScannedKey] = []
+    /// The keys of the objects being read (see `KeyStack`).
+    private var openKeys = KeyStack()
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
         self.bytes = bytes
@@ -94,10 +93,22 @@ struct JSONScanner {
         // The document's own object is the job, whose dozen or more members would otherwise grow the storage
         // 1, 2, 4, 8, 16; nested objects are mostly small.
         sink.reserveCapacity(depth == 1 ? 16 : 4)
+        guard openKeys.hasRoom else {
+            // The outermost object lends its keys (and those of the objects inside it) room on the stack.
+            let read = withUnsafeTemporaryAllocation(of: ScannedKey.self, capacity: KeyStack.roomCapacity) { room in
+                openKeys.lend(room)
+                defer { openKeys.takeBack() }
+                return Result { () throws(JSONParseError) in try readMemberList(into: &sink) }
+            }
+            return try read.get()
+        }
+        try readMemberList(into: &sink)
+    }
+
+    /// The members of the object being read, from its first key on.
+    private mutating func readMemberList(into sink: inout some JSONMemberSink) throws(JSONParseError) {
         let base = openKeys.count
-        // Room for a job's members and a nested object's, without growing from one.
-        if base == 0 { openKeys.reserveCapacity(24) }
-        defer { openKeys.removeLast(openKeys.count - base) }
+        defer { openKeys.pop(to: base) }
         var keys = ObjectKeys()
         while true {
             skipWhitespace()
@@ -106,10 +117,10 @@ struct JSONScanner {
             let keyOffset = index
             let fingerprint = try parseString { text, isPlain in isPlain ? keyFingerprint(text) : nil }
             let key = ScannedKey(bytes: (keyOffset + 1)..<(index - 1), fingerprint: fingerprint)
-            if keys.isDuplicate(key, of: openKeys[base...], in: bytes) {
+            if openKeys.withKeys(from: base, { keys.isDuplicate(key, of: $0, in: bytes) }) {
                 throw JSONParseError(.duplicateKey, at: keyOffset, note: Self.text(of: key, in: bytes))
             }
-            openKeys.append(key)
+            openKeys.push(key)
             skipWhitespace()
             guard index < bytes.count else { throw JSONParseError(.unexpectedEnd, at: index) }
             guard bytes[index] == 0x3A else { throw JSONParseError(.unexpectedByte, at: index) }

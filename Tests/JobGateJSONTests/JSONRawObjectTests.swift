@@ -108,6 +108,23 @@ final class JSONRawObjectTests: XCTestCase {
                              (["\u{212A}"] + many + ["K"], "Kelvin sign first"), (many + [#"key\u0031"#], "escaped duplicate")] {
             assertAgree(object(keys), note)
         }
+        // Past the keys' room on the stack (`KeyStack.roomCapacity`): an object's keys, and an outer object's
+        // around an inner one's, go on in an array at the same positions.
+        let forty = (0..<40).map { "k\($0)" }
+        for (text, note) in [(object(forty), "forty keys"), (object(forty + ["k5"]), "forty keys, early one repeated"),
+                             (object(forty + ["k39"]), "forty keys, last one repeated")] {
+            assertAgree(text, note)
+        }
+        let inner = String(decoding: object(Array(forty.prefix(12))), as: UTF8.self)
+        let straddling = "{" + (0..<20).map { "\"o\($0)\":1" }.joined(separator: ",") + ",\"in\":" + inner
+        for (text, note) in [(straddling + ",\"o3\":2}", "outer key repeated after an inner object past the room"),
+                             (straddling + ",\"after\":2}", "outer object goes on after it"),
+                             (straddling.dropLast() + ",\"k2\":0},\"x\":1}", "inner key repeated past the room")] {
+            assertAgree(Array(text.utf8), note)
+        }
+        XCTAssertThrowsError(try JSON.parse(object(forty + ["k5"])))
+        XCTAssertThrowsError(try JSON.parse(Array((straddling + ",\"o3\":2}").utf8)))
+        XCTAssertNoThrow(try JSON.parse(Array((straddling + ",\"after\":2}").utf8)))
     }
 
     /// Raw members are found by name as the tree's object subscript finds them, and told from a list of names
