@@ -244,6 +244,19 @@ struct JSONOutput: ~Copyable {
     }
 }
 
+/// An object key as a writer puts it (`"key":`), encoded once: the keys a writer uses for every answer are then
+/// copied whole, without the escape scan and quoting a key string costs each time.
+public struct JSONKey: Sendable {
+    fileprivate let encoded: [UInt8]
+
+    public init(_ name: String) {
+        var output = JSONOutput(capacity: name.utf8.count + 8)
+        output.appendQuoted(name)
+        output.append(0x3A)
+        encoded = output.bytes()
+    }
+}
+
 /// A JSON object written member by member straight into bytes, for answers built from parts of other
 /// documents: the same bytes `JSON.serialize` writes for the object those members would make.
 public struct JSONObjectWriter: ~Copyable {
@@ -260,22 +273,34 @@ public struct JSONObjectWriter: ~Copyable {
         output.append(json: value)
     }
 
+    public mutating func member(_ key: JSONKey, _ value: JSONValue) {
+        appendKey(key)
+        output.append(json: value)
+    }
+
     /// A string member whose value is `first`, `separator` and `second` joined (see `JSONOutput.appendQuoted`).
-    public mutating func member(_ key: String, joining first: String, _ separator: UInt8, _ second: String) {
+    public mutating func member(_ key: JSONKey, joining first: String, _ separator: UInt8, _ second: String) {
         appendKey(key)
         output.appendQuoted(joining: first, separator, second)
     }
 
     /// A member of `object`, copied as it is when its bytes are already compact JSON.
-    public mutating func member(_ key: String, _ member: JSONRawObject.Member, of object: JSONRawObject) {
-        guard member.isCompact else { return self.member(key, object.value(of: member)) }
+    public mutating func member(_ key: JSONKey, _ member: JSONRawObject.Member, of object: JSONRawObject) {
         appendKey(key)
+        appendValue(member, of: object)
+    }
+
+    private mutating func appendValue(_ member: JSONRawObject.Member, of object: JSONRawObject) {
+        guard member.isCompact else { return output.append(json: object.value(of: member)) }
         object.source.withUnsafeBufferPointer { output.append(UnsafeBufferPointer(rebasing: $0[member.bytes])) }
     }
 
     /// A member of `object` under its own name, copied whole when its bytes are already compact JSON.
     public mutating func member(_ member: JSONRawObject.Member, of object: JSONRawObject) {
-        guard let text = member.compactText else { return self.member(object.key(of: member), member, of: object) }
+        guard let text = member.compactText else {
+            appendKey(object.key(of: member))
+            return appendValue(member, of: object)
+        }
         if needsComma { output.append(0x2C) }
         needsComma = true
         object.source.withUnsafeBufferPointer { output.append(UnsafeBufferPointer(rebasing: $0[text])) }
@@ -291,7 +316,7 @@ public struct JSONObjectWriter: ~Copyable {
     }
 
     /// Opens a member whose value is an object; its members follow, then `endObject`.
-    public mutating func beginObject(_ key: String) {
+    public mutating func beginObject(_ key: JSONKey) {
         appendKey(key)
         output.append(0x7B)
         needsComma = false
@@ -313,5 +338,11 @@ public struct JSONObjectWriter: ~Copyable {
         needsComma = true
         output.appendQuoted(key)
         output.append(0x3A)
+    }
+
+    private mutating func appendKey(_ key: JSONKey) {
+        if needsComma { output.append(0x2C) }
+        needsComma = true
+        key.encoded.withUnsafeBufferPointer { output.append($0) }
     }
 }

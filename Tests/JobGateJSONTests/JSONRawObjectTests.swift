@@ -24,7 +24,7 @@ final class JSONRawObjectTests: XCTestCase {
             var writer = JSONObjectWriter()
             // Under their own names (copied whole where compact) and renamed (value copied), alternately.
             for (index, member) in object.members.enumerated() {
-                if index.isMultiple(of: 2) { writer.member(member, of: object) } else { writer.member(object.key(of: member), member, of: object) }
+                if index.isMultiple(of: 2) { writer.member(member, of: object) } else { writer.member(JSONKey(object.key(of: member)), member, of: object) }
             }
             let written = writer.finish()
             XCTAssertEqual(String(decoding: written, as: UTF8.self),
@@ -85,7 +85,7 @@ final class JSONRawObjectTests: XCTestCase {
     func testJoinedStringMembersAsTheSerializerWritesTheJoinedString() {
         for (first, second) in [("deck", "42"), ("a\"b", "c\\d"), ("\u{2028}x", "é\n"), ("", ""), ("long-" + String(repeating: "v", count: 40), "\u{1}")] {
             var writer = JSONObjectWriter()
-            writer.member("id", joining: first, UInt8(ascii: ":"), second)
+            writer.member(JSONKey("id"), joining: first, UInt8(ascii: ":"), second)
             let written = writer.finish()
             XCTAssertEqual(String(decoding: written, as: UTF8.self),
                            String(decoding: JSON.serialize(["id": .string(first + ":" + second)]), as: UTF8.self), first)

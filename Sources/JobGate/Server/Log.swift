@@ -30,14 +30,16 @@ public final class Log: Sendable {
         // three fixed members takes its place, as assigning it into one object would.
         let overrides = fields.contains { Self.isFixedMember($0.key) }
         var line = JSONObjectWriter()
-        line.member("time", overrides ? fields["time"] ?? time : time)
-        line.member("level", overrides ? fields["level"] ?? .string(level.rawValue) : .string(level.rawValue))
-        line.member("event", overrides ? fields["event"] ?? .string(event) : .string(event))
+        line.member(Self.timeKey, overrides ? fields["time"] ?? time : time)
+        line.member(Self.levelKey, overrides ? fields["level"] ?? .string(level.rawValue) : .string(level.rawValue))
+        line.member(Self.eventKey, overrides ? fields["event"] ?? .string(event) : .string(event))
         for (key, value) in fields where !overrides || !Self.isFixedMember(key) { line.member(key, value) }
         var bytes = line.finish()
         bytes.append(0x0A)
         writer.append(bytes)
     }
+
+    private static let timeKey = JSONKey("time"), levelKey = JSONKey("level"), eventKey = JSONKey("event")
 
     /// Told apart by length first: checked for every field of every line.
     private static func isFixedMember(_ key: String) -> Bool {

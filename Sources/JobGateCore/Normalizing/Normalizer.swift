@@ -72,31 +72,31 @@ public enum Normalizer {
         if let found = member(mapping.response.id) {
             id = object.string(of: found) ?? object.numberLiteral(of: found) ?? vendorJobID
         }
-        writer.member("id", joining: mapping.vendor, UInt8(ascii: ":"), id)
-        writer.member("vendor", .string(mapping.vendor))
-        writer.member("vendorJobId", .string(id))
+        writer.member(JobKeys.id, joining: mapping.vendor, UInt8(ascii: ":"), id)
+        writer.member(JobKeys.vendor, .string(mapping.vendor))
+        writer.member(JobKeys.vendorJobID, .string(id))
         for (field, spec) in reading.fields {
             guard let found = member(spec.from) else { continue }
-            writer.member(field.rawValue, found, of: object)
+            writer.member(JobKeys.canonical[field.position], found, of: object)
         }
         // False when the timestamp is there but not RFC 3339 text (the tree's way converts it).
-        func copyTimestamp(_ key: String, _ stamp: (pointer: JSONPointer, format: FieldMapping.Format)?,
+        func copyTimestamp(_ key: JSONKey, _ stamp: (pointer: JSONPointer, format: FieldMapping.Format)?,
                            into writer: inout JSONObjectWriter) -> Bool {
             guard let stamp, let found = member(stamp.pointer) else { return true }
             guard let text = object.string(of: found), RFC3339.parse(text) != nil else { return false }
             writer.member(key, found, of: object)
             return true
         }
-        guard copyTimestamp("createdAt", mapping.response.createdAt, into: &writer),
-              copyTimestamp("updatedAt", mapping.response.updatedAt, into: &writer) else {
+        guard copyTimestamp(JobKeys.createdAt, mapping.response.createdAt, into: &writer),
+              copyTimestamp(JobKeys.updatedAt, mapping.response.updatedAt, into: &writer) else {
             return nil
         }
-        writer.beginObject("vendorData")
+        writer.beginObject(JobKeys.vendorData)
         var vendorNamesRead = JSONMemberNames()
-        for (index, (name, spec)) in mapping.vendorFields.enumerated() {
+        for (index, (_, spec)) in mapping.vendorFields.enumerated() {
             guard let found = member(spec.from) else { continue }
             if spec.type == .enum && object.numberLiteral(of: found) != nil { return nil }
-            writer.member(name, found, of: object)
+            writer.member(reading.vendorFieldKeys[index], found, of: object)
             vendorNamesRead.append(reading.vendorFieldNames[index])
         }
         writer.members(of: object, exceptKeysAmong: reading.topLevelNames, vendorNamesRead)
@@ -301,14 +301,27 @@ extension Normalizer {
     }
 }
 
+/// The Job's own member names, encoded once for `Normalizer.jobBytes`.
+private enum JobKeys {
+    static let id = JSONKey("id")
+    static let vendor = JSONKey("vendor")
+    static let vendorJobID = JSONKey("vendorJobId")
+    static let createdAt = JSONKey("createdAt")
+    static let updatedAt = JSONKey("updatedAt")
+    static let vendorData = JSONKey("vendorData")
+    /// By `CanonicalField.position`.
+    static let canonical = CanonicalField.allCases.map { JSONKey($0.rawValue) }
+}
+
 /// What the normalizer reads from a vendor's job, from the mapping: the canonical fields in contract order, and
 /// the members it reads (so the rest can go to vendorData) split into top-level names and deeper pointers.
 struct JobReading: Sendable {
     let fields: [(field: CanonicalField, spec: FieldMapping)]
     let topLevelNames: JSONMemberNames
     let nestedPointers: [JSONPointer]
-    /// The names of the mapping's vendor fields, in its order.
+    /// The names of the mapping's vendor fields, in its order, and the same as the Job writes them.
     let vendorFieldNames: [JSONMemberName]
+    let vendorFieldKeys: [JSONKey]
     /// The job is the whole body and every value is read from a top-level member and answered as it is:
     /// `Normalizer.jobBytes` applies.
     let readsMembersAsTheyAre: Bool
@@ -325,6 +338,7 @@ struct JobReading: Sendable {
         self.topLevelNames = topLevelNames
         nestedPointers = pointers.filter { $0.tokens.count > 1 }
         vendorFieldNames = vendorFields.map { JSONMemberName($0.name) }
+        vendorFieldKeys = vendorFields.map { JSONKey($0.name) }
         readsMembersAsTheyAre = response.job.tokens.isEmpty && pointers.allSatisfy { $0.tokens.count == 1 }
             && self.fields.allSatisfy { $0.spec.format == .plain || $0.spec.format == .rfc3339 }
     }
