@@ -15,9 +15,7 @@ public func trimmingOWS<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -
 public func asciiCaseInsensitiveEquals(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
     guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
     // Strings' UTF-8 views lend their storage: walking a buffer costs a fraction of walking the view's indices.
-    if let equal = bytes.withContiguousStorageIfAvailable({ buffer in
-        buffer.indices.allSatisfy { asciiLowercase(buffer[$0]) == lowercase.utf8Start[$0] }
-    }) {
+    if let equal = bytes.withContiguousStorageIfAvailable({ asciiCaseInsensitiveEquals(UnsafeRawBufferPointer($0), lowercase) }) {
         return equal
     }
     var index = 0
