@@ -72,7 +72,7 @@ final class EasyHandle {
 
     /// The options a call may set differently from the handle's last call: each is handed to libcurl only when
     /// it differs from what the handle holds (the method's string is copied by libcurl every time it is set).
-    struct CallOptions: Equatable {
+    struct CallOptions {
         var timeoutMilliseconds: Int
         var connectTimeoutMilliseconds: Int
         /// CURLOPT_MAXAGE_CONN.
