@@ -78,12 +78,12 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public func values(_ name: String) -> [String] {
         let length = name.utf8.count
-        return fields.indices.filter { Int(fields[$0].nameCount) == length && nameMatches($0, ignoringCase: name) }.map(value(at:))
+        return fields.indices.filter { isNamed($0, name, length: length) }.map(value(at:))
     }
 
     public func count(of name: String) -> Int {
         let length = name.utf8.count
-        return fields.indices.reduce(0) { $0 + (Int(fields[$1].nameCount) == length && nameMatches($1, ignoringCase: name) ? 1 : 0) }
+        return fields.indices.reduce(0) { $0 + (isNamed($1, name, length: length) ? 1 : 0) }
     }
 
     public var count: Int { fields.count }
@@ -116,15 +116,16 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     private func firstIndex(named name: String) -> Int? {
         let length = name.utf8.count
-        for index in fields.indices where Int(fields[index].nameCount) == length && nameMatches(index, ignoringCase: name) { return index }
+        for index in fields.indices where isNamed(index, name, length: length) { return index }
         return nil
     }
 
-    /// Whether field `index`, of `name`'s length, is named `name`, ignoring ASCII case in `name` (stored names
-    /// are lower-case): compared where it is, without a lower-cased copy.
+    /// Whether field `index` is named `name` (of UTF-8 `length`, worked out once per lookup), ignoring ASCII case
+    /// in `name` (stored names are lower-case): lengths first, then compared where it is, without a lower-cased copy.
     @inline(__always)
-    private func nameMatches(_ index: Int, ignoringCase name: String) -> Bool {
-        bytes.withUnsafeBufferPointer { stored in
+    private func isNamed(_ index: Int, _ name: String, length: Int) -> Bool {
+        guard Int(fields[index].nameCount) == length else { return false }
+        return bytes.withUnsafeBufferPointer { stored in
             var offset = Int(fields[index].nameStart)
             for byte in name.utf8 {
                 guard stored[offset] == asciiLowercase(byte) else { return false }
