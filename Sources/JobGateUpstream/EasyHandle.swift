@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CCurl
 
 /// What an easy handle was last set up for. Setting a handle up costs more than a call's own options (a
@@ -55,6 +60,15 @@ final class EasyHandle {
     private var headerList = HeaderList()
     /// The per-call options the handle holds now (see `setCallOptions`); nil after a reset.
     private var callOptions: CallOptions?
+    /// The origin the handle's calls go to while they are given by request target (see `RequestTarget`): what
+    /// `parsedOrigin` holds and CURLOPT_URL names. Nil while calls are given whole URLs, and after a reset (which
+    /// clears both options).
+    private var origin: [UInt8]?
+    /// The handle's own CURLU, kept across resets and calls; made for its first split URL.
+    private var parsedOrigin: OpaquePointer?
+    /// A plain-HTTP call through a proxy names its whole URL in the request line, which a request target set
+    /// apart would replace: such calls are given whole URLs.
+    private var sendsWholeURLs = false
 
     init?() {
         guard let easy = curl_easy_init() else { return nil }
@@ -63,6 +77,46 @@ final class EasyHandle {
 
     deinit {
         curl_easy_cleanup(easy)
+        // After the easy handle, which may still point at it.
+        if let parsedOrigin { curl_url_cleanup(parsedOrigin) }
+    }
+
+    /// Tells libcurl the call's URL: as a request target on the origin the handle already holds when it can
+    /// (see `RequestTarget`), else whole.
+    func setURL(_ url: String) {
+        let count = url.utf8.count
+        let split = url.withCString { cString in
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(cString).assumingMemoryBound(to: UInt8.self), count: count)
+            guard !sendsWholeURLs, let start = RequestTarget.start(in: bytes),
+                  holdOrigin(UnsafeBufferPointer(rebasing: bytes[..<start])) else { return false }
+            // The target is the URL's tail: a C string ending where the URL's does.
+            jg_easy_setopt_pointer(easy, CURLOPT_REQUEST_TARGET, cString + start)
+            return true
+        }
+        guard !split else { return }
+        if origin != nil {
+            jg_easy_setopt_pointer(easy, CURLOPT_CURLU, nil)
+            jg_easy_setopt_pointer(easy, CURLOPT_REQUEST_TARGET, nil)
+            origin = nil
+        }
+        url.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+    }
+
+    /// Whether the handle holds `origin` now, parsed anew if it held another; false if libcurl's parser refuses it.
+    private func holdOrigin(_ origin: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let held = self.origin, held.count == origin.count, let start = origin.baseAddress,
+           held.withUnsafeBufferPointer({ $0.baseAddress.map { memcmp($0, start, origin.count) } }) == 0 {
+            return true
+        }
+        guard let parsed = parsedOrigin ?? curl_url() else { return false }
+        parsedOrigin = parsed
+        let text = String(decoding: origin, as: UTF8.self)
+        guard text.withCString({ curl_url_set(parsed, CURLUPART_URL, $0, 0) }) == CURLUE_OK else { return false }
+        jg_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeRawPointer(parsed))
+        // Also as the URL, which libcurl otherwise writes out of the CURLU again for every call.
+        text.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+        self.origin = Array(origin)
+        return true
     }
 
     /// Sets a call's request headers (CURLOPT_HTTPHEADER), in the handle's own buffer.
@@ -117,6 +171,8 @@ final class EasyHandle {
         // method, a count of repeats) stays.
         if !isPristine { curl_easy_reset(easy) }
         callOptions = nil
+        origin = nil
+        sendsWholeURLs = !configuration.isHTTPS && !proxies.forHTTP.isEmpty
         isPristine = false
         self.configuration = configuration
         proxies.proxy(forHTTPS: configuration.isHTTPS).withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_PROXY, $0) }

@@ -42,7 +42,7 @@ final class Transfer {
         let options = request.options
         let me = Unmanaged.passUnretained(self).toOpaque()
         jg_easy_setopt_pointer(easy, CURLOPT_PRIVATE, UnsafeRawPointer(bitPattern: UInt(id)))
-        request.url.withCString { _ = jg_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+        handle.setURL(request.url)
         jg_easy_setopt_pointer(easy, CURLOPT_PREREQDATA, me)
         let kind = MethodKind(request.method)
         handle.setCallOptions(EasyHandle.CallOptions(

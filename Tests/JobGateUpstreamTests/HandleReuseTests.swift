@@ -113,4 +113,39 @@ final class HandleReuseTests: FaultServerTestCase {
         for _ in 0..<3 { XCTAssertEqual(try call(write("/ok")).get().status, 200) }
         XCTAssertEqual(try serverStats()["connections"]! - before, 1, "writes after the distrustful one did not reuse")
     }
+
+    /// Calls to the handle's origin are given by request target (see `RequestTarget`): each sends its own path
+    /// and query byte for byte, and the host it names. A URL libcurl must normalize (a dot segment, a fragment)
+    /// and a call to another origin are given whole, and the next call to the first origin by target again.
+    func testEachCallSendsItsOwnTargetToItsOwnOrigin() throws {
+        func sent(_ path: String, port: Int? = nil) throws -> (target: String?, host: String?) {
+            let echo = try json(call(request(path, port: port)))
+            return (echo["path"] as? String, (echo["headers"] as? [String: String])?["host"])
+        }
+        let host = "127.0.0.1:\(port)", otherHost = "127.0.0.1:\(controlPort)"
+        var seen = try sent("/echo/a%2Fb%C3%A9?x=%2F&y=1")
+        XCTAssertEqual(seen.target, "/echo/a%2Fb%C3%A9?x=%2F&y=1")
+        XCTAssertEqual(seen.host, host)
+        XCTAssertEqual(try sent("/echo/c").target, "/echo/c")
+        seen = try sent("/echo/d", port: controlPort)
+        XCTAssertEqual(seen.target, "/echo/d")
+        XCTAssertEqual(seen.host, otherHost, "the call went to the other origin")
+        seen = try sent("/echo/e")
+        XCTAssertEqual(seen.target, "/echo/e")
+        XCTAssertEqual(seen.host, host, "back to the first origin")
+        XCTAssertEqual(try sent("/echo/../echo/f").target, "/echo/f", "libcurl removes a dot segment")
+        XCTAssertEqual(try sent("/echo/g#part").target, "/echo/g", "libcurl cuts off a fragment")
+        XCTAssertEqual(try sent("/echo/.h").target, "/echo/.h")
+        seen = try sent("/echo/i", port: controlPort)
+        XCTAssertEqual(seen.target, "/echo/i")
+        XCTAssertEqual(seen.host, otherHost)
+        seen = try sent("/echo/j?")
+        XCTAssertEqual(seen.target, "/echo/j?")
+        XCTAssertEqual(seen.host, host)
+        seen = try sent("/echo/k", port: controlPort)
+        XCTAssertEqual(seen.target, "/echo/k")
+        XCTAssertEqual(seen.host, otherHost, "by target after a whole URL to another origin")
+        let client = self.client!
+        XCTAssertEqual(onLoop { client.value!.pooledHandles }, 1, "one handle, taken from the pool for every call")
+    }
 }
