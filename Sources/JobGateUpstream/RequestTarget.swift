@@ -12,26 +12,25 @@
 enum RequestTarget {
     /// Where the target starts in `url` (so the origin is the bytes before it), if the URL can be split.
     static func start(in url: UnsafeBufferPointer<UInt8>) -> Int? {
-        // The scheme's characters exclude ":", so the first ":" ends it.
-        guard let colon = url.firstIndex(of: UInt8(ascii: ":")), colon + 3 < url.count,
-              url[colon + 1] == UInt8(ascii: "/"), url[colon + 2] == UInt8(ascii: "/") else { return nil }
-        let authority = colon + 3
-        var index = authority
-        while index < url.count, url[index] != UInt8(ascii: "/") {
-            // A query, a fragment or anything libcurl would refuse before the path.
-            guard url[index] != UInt8(ascii: "?"), url[index] != UInt8(ascii: "#") else { return nil }
-            index += 1
-        }
-        guard index > authority, index < url.count, url[url.count - 1] != UInt8(ascii: "?") else { return nil }
-        let start = index
+        guard let (authority, end) = authority(in: url), end > authority, end < url.count,
+              url[end] == UInt8(ascii: "/"), url[url.count - 1] != UInt8(ascii: "?") else { return nil }
         var previous: UInt8 = 0
-        while index < url.count {
-            let byte = url[index]
+        for byte in url[end...] {
             guard isSentAsWritten(byte), !(previous == UInt8(ascii: "/") && byte == UInt8(ascii: ".")) else { return nil }
             previous = byte
-            index += 1
         }
-        return start
+        return end
+    }
+
+    /// Where a URL's authority starts (after "://") and ends (at the first "/", "?" or "#" after it, or at the
+    /// end); nil without "://" after the scheme.
+    static func authority(in url: UnsafeBufferPointer<UInt8>) -> (start: Int, end: Int)? {
+        // The scheme's characters exclude ":", so the first ":" ends it.
+        guard let colon = url.firstIndex(of: UInt8(ascii: ":")), colon + 3 <= url.count,
+              url[colon + 1] == UInt8(ascii: "/"), url[colon + 2] == UInt8(ascii: "/") else { return nil }
+        let start = colon + 3
+        let end = url[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
+        return (start, end ?? url.count)
     }
 
     /// RFC 3986's unreserved and sub-delims characters, ":", "@", "/", "?" and "%" (percent-encodings, which

@@ -247,12 +247,13 @@ private final class CurlSocketWatcher: EventHandler {
     }
 }
 
-/// "scheme://authority" of a URL: what the vendor says about keeping connections holds per origin.
+/// "scheme://authority" of a URL (the whole URL without "://"): what the vendor says about keeping connections
+/// holds per origin.
 func origin(of url: String) -> Substring {
-    let bytes = url.utf8
-    guard let separator = url.firstRange(of: "://") else { return url[...] }
-    let end = bytes[separator.upperBound...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? url.endIndex
-    return url[..<end]
+    guard let end = url.utf8.withContiguousStorageIfAvailable({ RequestTarget.authority(in: $0)?.end }) ?? nil else {
+        return url[...]
+    }
+    return Substring(url.utf8.prefix(end))
 }
 
 // The socket and timer callbacks come from the client's multi handle, which it owns: they borrow the client.

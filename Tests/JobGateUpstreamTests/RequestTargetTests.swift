@@ -42,4 +42,13 @@ final class RequestTargetTests: XCTestCase {
         let expected = Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-._~!$&'()*+,;=:@/?%".utf8)
         XCTAssertEqual(Set((0...255).map(UInt8.init).filter(RequestTarget.isSentAsWritten)), expected)
     }
+
+    /// The origin a vendor's `Keep-Alive` hint is kept under: the same "scheme://authority" the split uses.
+    func testOriginOfAnyURL() {
+        for (url, expected) in [("https://h.example:8443/a/b?c", "https://h.example:8443"), ("https://h?x=1", "https://h"),
+                              ("https://u:p@h#f", "https://u:p@h"), ("http://127.0.0.1:80", "http://127.0.0.1:80"),
+                              ("no scheme/path", "no scheme/path")] {
+            XCTAssertEqual(origin(of: url), expected[...], url)
+        }
+    }
 }
