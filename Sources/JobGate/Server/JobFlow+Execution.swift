@@ -5,7 +5,7 @@ import JobGateCore
 /// The one step of a job request that calls the vendor, behind the account's breaker, rate limit and
 /// concurrency cap, and the answer built from what the vendor said.
 extension JobFlow {
-    func execute(_ prepared: Prepared) {
+    consuming func execute(_ prepared: consuming Prepared) {
         let runtime = prepared.runtime
         let ticket: CircuitBreakerStateMachine.Ticket
         switch runtime.breaker.admit() {
@@ -28,15 +28,17 @@ extension JobFlow {
             return respond(refusal(.unavailable, 503, "Too many calls in progress", retryAfter: 1, runtime: runtime,
                                    detail: "The concurrency limit for \(runtime.name) is reached."))
         }
+        let extraHeaders = forwardedHeaders(idempotencyHeader: runtime.mapping.idempotencyKeyHeader)
+        // The flow and its preparation move into the update whole (a copy would count a reference to each of
+        // their dozen members); what the execution needs is read from there.
         let update = AdmittedUpdate(flow: self, prepared: prepared, ticket: ticket)
         let execution = UpdateExecution(
-            runtime: runtime, client: client, calls: prepared.calls,
-            extraHeaders: forwardedHeaders(idempotencyHeader: runtime.mapping.idempotencyKeyHeader),
-            options: runtime.options(defaultTimeout: state.settings.upstreamTimeoutSeconds), deadline: prepared.deadline,
-            redactor: state.redactor, metrics: metrics
+            runtime: runtime, client: update.flow.client, calls: update.prepared.calls, extraHeaders: extraHeaders,
+            options: runtime.options(defaultTimeout: update.flow.state.settings.upstreamTimeoutSeconds),
+            deadline: update.prepared.deadline, redactor: update.flow.state.redactor, metrics: update.flow.metrics
         ) { [update] outcome in update.finished(outcome) }
         update.execution = execution
-        responder.onCancel = { [update] in update.cancelled() }
+        update.flow.responder.onCancel = { [update] in update.cancelled() }
         execution.start()
     }
 

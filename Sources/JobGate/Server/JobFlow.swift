@@ -22,7 +22,7 @@ struct JobFlow {
     /// Reading is GET; every other method this flow is given is an update.
     private var isRead: Bool { request.method == "GET" }
 
-    func run(rawID: Substring) {
+    consuming func run(rawID: Substring) {
         switch prepare(rawID: rawID) {
         case .failure(let problem):
             respond(problem)
