@@ -150,7 +150,7 @@ final class HTTPConnection: EventHandler {
         writeOutput()
     }
 
-    private func dispatch(_ request: HTTPRequest) {
+    private func dispatch(_ request: consuming HTTPRequest) {
         let requestID: String
         if let given = request.headers["x-request-id"], RequestIDGenerator.isAcceptable(given) {
             requestID = given

@@ -359,8 +359,9 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private mutating func finishRequest() -> HTTPRequest {
-        let request = pending
-        pending = HTTPRequest(method: "", target: "")
+        // Swapped out rather than copied and replaced: a copy would count a reference to each of its members.
+        var request = HTTPRequest(method: "", target: "")
+        swap(&request, &pending)
         stage = .requestLine
         headBytes = 0
         continueSent = false

@@ -10,7 +10,7 @@ import JobGatePosix
 /// What the server hands a request to. One handler per event loop, used only on that loop's thread.
 public protocol HTTPHandler: AnyObject {
     /// Handles `request`; the handler calls `responder.respond` exactly once, now or later on this loop.
-    func handle(_ request: HTTPRequest, responder: HTTPResponder)
+    func handle(_ request: consuming HTTPRequest, responder: HTTPResponder)
     /// The response for a request that could not be read; the connection closes after it.
     func response(for error: HTTPParseError, requestID: String) -> HTTPResponse
     /// The response when a client did not finish its request in time.

@@ -82,8 +82,8 @@ final class SimulatorHost: HTTPHandler {
         self.loop = loop
     }
 
-    func handle(_ request: HTTPRequest, responder: HTTPResponder) {
-        let simulated = SimulatedRequest(request)
+    func handle(_ request: consuming HTTPRequest, responder: HTTPResponder) {
+        let simulated = SimulatedRequest(copy request)
         if simulated.path.hasPrefix("/__sandbox/") {
             return responder.respond(control(simulated))
         }

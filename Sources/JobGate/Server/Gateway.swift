@@ -24,7 +24,7 @@ final class Gateway: HTTPHandler {
         self.metrics = metrics.recorder(forLoop: loop.index)
     }
 
-    func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+    func handle(_ request: consuming HTTPRequest, responder: HTTPResponder) {
         let state = store.current
         let route = Route(path: request.path)
         let record = RequestRecord(request, route: route, log: log, metrics: metrics)
@@ -121,7 +121,7 @@ final class RequestRecord: HTTPResponseObserver {
     /// The vendor calls made, formatted only if the access log is written.
     var upstreamSteps: [StepRecord] = []
 
-    init(_ request: HTTPRequest, route: Route, log: Log, metrics: Metrics) {
+    init(_ request: borrowing HTTPRequest, route: Route, log: Log, metrics: Metrics) {
         method = request.method
         routeName = route.name
         bytesIn = request.body.count
