@@ -24,7 +24,7 @@ struct HandleConfiguration: Equatable {
     /// after a HEAD would still expect no answer body (CURLOPT_NOBODY): calls of two kinds share no handle unreset.
     var method: MethodKind
 
-    init(_ request: UpstreamRequest, isHTTPS: Bool) {
+    init(_ request: borrowing UpstreamRequest, isHTTPS: Bool) {
         allowPlainHTTP = request.options.allowPlainHTTP
         self.isHTTPS = isHTTPS
         caFile = request.options.caFile

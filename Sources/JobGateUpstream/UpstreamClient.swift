@@ -71,7 +71,7 @@ public final class UpstreamClient {
 
     /// Starts a call; `completion` runs later on this loop, exactly once, unless the call is cancelled first.
     @discardableResult
-    public func send(_ request: UpstreamRequest,
+    public func send(_ request: consuming UpstreamRequest,
                      completion: @escaping (Result<UpstreamResponse, UpstreamFailure>) -> Void) -> UpstreamCallID {
         loop.assertInLoopThread()
         let id = nextID
@@ -88,8 +88,10 @@ public final class UpstreamClient {
         }
         handle.configure(for: configuration, proxies: proxies, shareHandle: tlsSessions.handle,
                          closeSocketContext: Unmanaged.passUnretained(self).toOpaque())
+        let idleReuseSeconds = idleReuseSeconds(for: request)
+        // The request moves into its transfer: a copy would count a reference to each of its strings and lists.
         let transfer = Transfer(id: id, handle: handle, request: request, completion: completion)
-        transfer.prepare(idleReuseSeconds: idleReuseSeconds(for: request))
+        transfer.prepare(idleReuseSeconds: idleReuseSeconds)
         transfers[id] = transfer
         if curl_multi_add_handle(multi, handle.easy) != CURLM_OK {
             transfers[id] = nil
