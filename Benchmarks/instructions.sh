@@ -4,7 +4,8 @@
 # PUT) whose upstream is nginx answering a 330-byte job; a keep-alive client sends N PATCHes. Two runs (few
 # and many requests) are subtracted, so start-up and shutdown cancel out. The translating peer (nginx + njs,
 # as `run.sh` runs it) is counted the same way, for the same requests: instructions in user space only (the
-# kernel's share, about a third of either server's CPU, is not in these counts).
+# kernel's share, about a third of either server's CPU, is not in these counts). It also prints jobgate's calls per
+# request to the Swift runtime's retain, release and allocation, and to malloc.
 #
 #   Benchmarks/instructions.sh [requests]     (default 2000)
 #   KEEP_PROFILE=dir Benchmarks/instructions.sh   also keeps the callgrind files in dir, for callgrind_annotate
@@ -78,6 +79,31 @@ few=$(count_instructions jobgate 200)
 many=$(count_instructions jobgate $((requests + 200)))
 ours=$(( (many - few) / requests ))
 echo "instructions per proxied request: $ours (callgrind, $requests keep-alive PATCHes, release build)"
+# Calls per request into the Swift runtime's reference counting and allocation, and to malloc (libcurl's too), by
+# the same subtraction: each retain or release of an object that is not immortal is an atomic read-modify-write,
+# which costs far more cycles than its one counted instruction says.
+python3 - "$work/callgrind.jobgate.200" "$work/callgrind.jobgate.$((requests + 200))" "$requests" <<'PY'
+import collections, re, subprocess, sys
+names = ["swift_retain", "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease", "swift_allocObject", "malloc"]
+def calls(path):
+    tree = subprocess.run(["callgrind_annotate", "--tree=caller", "--threshold=100", "--auto=no", path],
+                          capture_output=True, text=True).stdout
+    counts, callers = collections.Counter(), []
+    for line in tree.splitlines():
+        caller = re.match(r"\s*[\d,]+\s+\([^)]*\)\s+<\s+.*\(([\d,]+)x\)", line)
+        if caller:
+            callers.append(int(caller.group(1).replace(",", "")))
+            continue
+        function = re.match(r"\s*[\d,]+\s+\([^)]*\)\s+\*\s+\S*?:?(\w+) ", line)
+        if function and function.group(1) in names:
+            counts[function.group(1)] += sum(callers)
+        callers = []
+    return counts
+few, many, requests = calls(sys.argv[1]), calls(sys.argv[2]), int(sys.argv[3])
+per = {name: (many[name] - few[name]) / requests for name in names}
+print("per request: %.0f retains and %.0f releases (%.0f and %.0f of them of strings and arrays), %.0f Swift allocations, "
+      "%.0f mallocs" % tuple(per[name] for name in names))
+PY
 if [ "$PEER" = njs ]; then
     few=$(count_instructions njs 200)
     many=$(count_instructions njs $((requests + 200)))
