@@ -161,6 +161,15 @@ def gateway(start_gateway):
     return start_gateway()
 
 
+def certificate(folder, name, san):
+    """A throwaway self-signed certificate and its key in `folder`, for the subject alternative name `san`."""
+    key, cert = folder / (name + ".key"), folder / (name + ".pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=" + name,
+                    "-addext", "subjectAltName=" + san], check=True, capture_output=True, timeout=30)
+    return str(cert), str(key)
+
+
 def read_response(sock, timeout=5):
     """Reads one HTTP/1.1 response (Content-Length framed) from a raw socket: (status, headers, body, rest)."""
     sock.settimeout(timeout)

@@ -12,13 +12,12 @@ import http.client
 import json
 import shutil
 import socket
-import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import ROOT, assert_conforms
+from conftest import ROOT, assert_conforms, certificate
 
 sys.path.insert(0, str(ROOT / "Tests" / "fixtures"))
 from bad_upstream import BadUpstream  # noqa: E402
@@ -362,14 +361,6 @@ def test_keep_alive_closed_between_requests(start, bad):
 
 
 # ------------------------------------------------------------------ TLS
-
-def certificate(folder, name, san):
-    key, cert = folder / (name + ".key"), folder / (name + ".pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=" + name,
-                    "-addext", "subjectAltName=" + san], check=True, capture_output=True, timeout=30)
-    return str(cert), str(key)
-
 
 def lilt_changed(folder, change):
     """A copy of the test mappings (without `timeoutSeconds`) in which `change` has edited LILT's."""

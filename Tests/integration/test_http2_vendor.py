@@ -3,33 +3,27 @@ connection: Tests/fixtures/h2_server.py (hyper-h2, over TLS with a throwaway cer
 import http.client
 import json
 import pathlib
-import shutil
 import subprocess
 import sys
 
 import pytest
+
+from conftest import certificate
 
 SERVER = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "h2_server.py"
 
 
 @pytest.fixture
 def http2_vendor(tmp_path):
-    openssl = shutil.which("openssl")
-    if not openssl:
-        pytest.fail("openssl is needed for the HTTP/2 vendor's certificate: scripts/install-deps test")
-    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem"), "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    cert, key = certificate(tmp_path, "h2-vendor", "IP:127.0.0.1")
     log = tmp_path / "calls.jsonl"
-    process = subprocess.Popen([sys.executable, str(SERVER), str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"),
-                                str(log)], stdout=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, str(SERVER), cert, key, str(log)], stdout=subprocess.PIPE)
     port = int(process.stdout.readline())
     mappings = tmp_path / "mappings"
     mappings.mkdir()
     (mappings / "h2.json").write_text(json.dumps({
         "baseUrl": f"https://127.0.0.1:{port}/base", "auth": {"scheme": "none"},
-        "caFile": str(tmp_path / "cert.pem"), "http2": True,
+        "caFile": cert, "http2": True,
         "fields": {"name": {"to": "/name"}},
         "calls": [{"name": "update", "method": "PUT", "path": "/api/jobs/{id}?expand=all"}],
         "response": {"job": "", "id": "/id"}}))
