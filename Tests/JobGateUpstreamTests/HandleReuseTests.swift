@@ -6,10 +6,11 @@ import XCTest
 /// sets may reach the next, whether the next has the same configuration (the handle is taken as it is) or
 /// another one (the handle is set up anew).
 final class HandleReuseTests: FaultServerTestCase {
-    /// What /echo saw: method, body, and the request headers by lower-case name.
-    func echo(_ request: UpstreamRequest) throws -> (method: String?, body: String?, headers: [String: String]) {
+    /// What /echo saw: method, request target, body, and the request headers by lower-case name.
+    func echo(_ request: UpstreamRequest) throws -> (method: String?, target: String?, body: String?, headers: [String: String]) {
         let echo = try json(call(request))
-        return (echo["method"] as? String, echo["body"] as? String, echo["headers"] as? [String: String] ?? [:])
+        return (echo["method"] as? String, echo["path"] as? String, echo["body"] as? String,
+                echo["headers"] as? [String: String] ?? [:])
     }
 
     func testEachCallSendsItsOwnMethodAndBody() throws {
@@ -119,8 +120,8 @@ final class HandleReuseTests: FaultServerTestCase {
     /// and a call to another origin are given whole, and the next call to the first origin by target again.
     func testEachCallSendsItsOwnTargetToItsOwnOrigin() throws {
         func sent(_ path: String, port: Int? = nil) throws -> (target: String?, host: String?) {
-            let echo = try json(call(request(path, port: port)))
-            return (echo["path"] as? String, (echo["headers"] as? [String: String])?["host"])
+            let answer = try echo(request(path, port: port))
+            return (answer.target, answer.headers["host"])
         }
         let host = "127.0.0.1:\(port)", otherHost = "127.0.0.1:\(controlPort)"
         var seen = try sent("/echo/a%2Fb%C3%A9?x=%2F&y=1")
