@@ -3,7 +3,7 @@
 # + njs rewriting the JSON both ways (the translating peer), and jobgate with a PUT vendor and a PATCH vendor (not
 # idempotent), plain and over TLS; then how many upstream connections 1,000 sequential writes open.
 #
-#   Benchmarks/run.sh [health|proxy|all]     (default: all)
+#   Benchmarks/run.sh [health|proxy|translate|all]     (default: all; translate: njs and jobgate's plain vendors only)
 #
 # Pinning follows the way we measured the peers on our build machines: wrk and the upstreams on core 0, the
 # server under test on core 1, each server with one worker/loop, so the numbers compare one core against one
@@ -118,11 +118,15 @@ if [ "$mode" = health ] || [ "$mode" = all ]; then
           "jobgate GET /healthz|http://127.0.0.1:$jobgate_port/healthz||$jobgate_pid")
 fi
 if [ "$mode" = proxy ] || [ "$mode" = all ]; then
-  cases+=("nginx proxy_pass|http://127.0.0.1:$nginx_proxy_port/api/jobs/x|$work/patch.lua|$nginx_pid"
-          "nginx + njs translating|http://127.0.0.1:$njs_port/jobs/bench:job_abc123|$work/patch.lua|$njs_pid"
+  cases+=("nginx proxy_pass|http://127.0.0.1:$nginx_proxy_port/api/jobs/x|$work/patch.lua|$nginx_pid")
+fi
+if [ "$mode" = proxy ] || [ "$mode" = all ] || [ "$mode" = translate ]; then
+  cases+=("nginx + njs translating|http://127.0.0.1:$njs_port/jobs/bench:job_abc123|$work/patch.lua|$njs_pid"
           "jobgate, PUT vendor|http://127.0.0.1:$jobgate_port/jobs/put:job_abc123|$work/patch.lua|$jobgate_pid"
-          "jobgate, PATCH vendor|http://127.0.0.1:$jobgate_port/jobs/patch:job_abc123|$work/patch.lua|$jobgate_pid"
-          "jobgate, PUT vendor, TLS|http://127.0.0.1:$jobgate_port/jobs/put_tls:job_abc123|$work/patch.lua|$jobgate_pid"
+          "jobgate, PATCH vendor|http://127.0.0.1:$jobgate_port/jobs/patch:job_abc123|$work/patch.lua|$jobgate_pid")
+fi
+if [ "$mode" = proxy ] || [ "$mode" = all ]; then
+  cases+=("jobgate, PUT vendor, TLS|http://127.0.0.1:$jobgate_port/jobs/put_tls:job_abc123|$work/patch.lua|$jobgate_pid"
           "jobgate, PATCH vendor, TLS|http://127.0.0.1:$jobgate_port/jobs/patch_tls:job_abc123|$work/patch.lua|$jobgate_pid")
 fi
 
@@ -143,15 +147,29 @@ for entry in "${cases[@]}"; do
     "$(column_median "$name" 3)" "$(column_median "$name" 4)"
 done
 ratio() { awk -v a="$(column_median "$1" "$3")" -v b="$(column_median "$2" "$3")" 'BEGIN {printf "%.2f", a/b}'; }
+# Column `$3` of case `$1` over case `$2`, round by round: "median (lowest-highest)".
+round_ratios() {
+  paste <(printf '%s' "${results[$1]}" | awk -v c="$3" 'NF {print $c}') \
+        <(printf '%s' "${results[$2]}" | awk -v c="$3" 'NF {print $c}') \
+    | awk '$2 > 0 {printf "%.3f\n", $1 / $2}' | sort -n \
+    | awk '{a[NR]=$1} END {printf "%.2fx (%.2f-%.2f)", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), a[1], a[NR]}'
+}
 if [ -n "${results[jobgate GET /healthz]:-}" ]; then
   echo "jobgate/nginx requests/s on /healthz: $(ratio 'jobgate GET /healthz' 'nginx GET /healthz' 1)x"
 fi
 if [ -n "${results[nginx + njs translating]:-}" ]; then
   for vendor in "PUT vendor" "PATCH vendor"; do
     echo "jobgate ($vendor)/nginx+njs: requests/s $(ratio "jobgate, $vendor" 'nginx + njs translating' 1)x," \
-         "CPU per request $(ratio "jobgate, $vendor" 'nginx + njs translating' 4)x;" \
-         "/nginx proxy_pass: requests/s $(ratio "jobgate, $vendor" 'nginx proxy_pass' 1)x"
+         "CPU per request $(ratio "jobgate, $vendor" 'nginx + njs translating' 4)x"
+    if [ -n "${results[nginx proxy_pass]:-}" ]; then
+      echo "jobgate ($vendor)/nginx proxy_pass: requests/s $(ratio "jobgate, $vendor" 'nginx proxy_pass' 1)x"
+    fi
+    echo "  the same ratio in each round (jobgate ran seconds after njs, so drift between rounds cancels):" \
+         "requests/s $(round_ratios "jobgate, $vendor" 'nginx + njs translating' 1)," \
+         "CPU per request $(round_ratios "jobgate, $vendor" 'nginx + njs translating' 4)"
   done
+fi
+if [ -n "${results[jobgate, PUT vendor, TLS]:-}" ]; then
   echo "over TLS, PATCH/PUT requests/s: $(ratio 'jobgate, PATCH vendor, TLS' 'jobgate, PUT vendor, TLS' 1)x"
 
   # Upstream connections that 1,000 sequential writes open (nginx's accepted-connections counter, before and
