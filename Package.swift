@@ -22,6 +22,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // The allocator the executable runs on (Sources/jobgate/Allocator.swift says why).
+        .systemLibrary(
+            name: "CMimalloc",
+            providers: [.apt(["libmimalloc-dev"])]
+        ),
         .target(name: "JobGateJSON", swiftSettings: strict),
         .systemLibrary(name: "CLinux"),
         // The layers, each depending only on those below it:
@@ -33,7 +38,8 @@ let package = Package(
         .target(name: "JobGate", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateJSON", "JobGatePosix", "JobGateUpstream"],
                 swiftSettings: strict),
         .target(name: "JobGateSandbox", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateJSON", "JobGatePosix"], swiftSettings: strict),
-        .executableTarget(name: "jobgate", dependencies: ["JobGate", "JobGatePosix", "JobGateSandbox"], swiftSettings: strict),
+        .executableTarget(name: "jobgate", dependencies: ["CMimalloc", "JobGate", "JobGatePosix", "JobGateSandbox"],
+                          swiftSettings: strict),
         .testTarget(name: "JobGateJSONTests", dependencies: ["JobGateJSON"], swiftSettings: strict),
         .testTarget(name: "JobGatePosixTests", dependencies: ["JobGatePosix"], swiftSettings: strict),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP", "JobGatePosix"], swiftSettings: strict),

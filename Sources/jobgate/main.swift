@@ -11,4 +11,4 @@ let environment = processEnvironment()
 if arguments.first == "sandbox" {
     exit(SandboxCommand.run(arguments: Array(arguments.dropFirst()), environment: environment))
 }
-exit(JobGateCommand.main(arguments: arguments, environment: environment))
+exit(JobGateCommand.main(arguments: arguments, environment: environment, allocator: Allocator.description))

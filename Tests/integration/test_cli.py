@@ -43,6 +43,13 @@ def test_version_says_what_build_info_says(gateway):
     assert info["version"] in result.stdout and info["mapping_hash"] in result.stdout
 
 
+def test_the_gateway_allocates_with_mimalloc():
+    # The executable links mimalloc ahead of libc; the binary checks that malloc's blocks come from mimalloc's heap.
+    result = jobgate("--version")
+    allocator = [line for line in result.stdout.splitlines() if line.startswith("allocator ")]
+    assert allocator and allocator[0].startswith("allocator mimalloc "), result.stdout
+
+
 @pytest.mark.parametrize("args,suggestion", [
     (("chek",), "check"), (("paln",), "plan"), (("serve", "--listn", "x"), "--listen"),
     (("check", "--fromat", "json"), "--format"), (("plan", "lilt:1", "--pach", "{}"), "--patch"),

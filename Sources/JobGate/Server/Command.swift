@@ -15,7 +15,8 @@ public enum JobGateCommand {
         ("sandbox", "run simulators of the five vendor APIs, for offline use and tests"),
     ]
 
-    public static func main(arguments: [String], environment: [String: String]) -> Int32 {
+    /// `allocator`: which malloc serves the process (the executable links it), for `--version` and the start-up log.
+    public static func main(arguments: [String], environment: [String: String], allocator: String) -> Int32 {
         guard let command = arguments.first else {
             printError(usage)
             return 2
@@ -29,7 +30,8 @@ public enum JobGateCommand {
                 return 0
             }
             do {
-                return ServeCommand.run(try Settings.resolve(arguments: rest, environment: environment), environment: environment)
+                return ServeCommand.run(try Settings.resolve(arguments: rest, environment: environment), environment: environment,
+                                        allocator: allocator)
             } catch {
                 printError("jobgate serve: \(error)")
                 return 2
@@ -42,7 +44,7 @@ public enum JobGateCommand {
             print(usage)
             return 0
         case "--version", "version":
-            print(version(mappingsDirectory: defaultMappings, environment: environment))
+            print(version(mappingsDirectory: defaultMappings, environment: environment, allocator: allocator))
             return 0
         default:
             let names = commands.map(\.name) + ["--help", "--version"]
@@ -72,12 +74,12 @@ public enum JobGateCommand {
     }
 
     /// The values `jobgate_build_info` carries: the version, and the hash of the mapping set it would load.
-    static func version(mappingsDirectory: String, environment: [String: String]) -> String {
+    static func version(mappingsDirectory: String, environment: [String: String], allocator: String) -> String {
         let hash = switch MappingFolder.load(directory: mappingsDirectory, environment: environment) {
         case .success(let mappings): mappings.hash
         case .failure: "none (\(mappingsDirectory) does not load)"
         }
-        return "jobgate \(MetricsRegistry.version)\nmapping_hash \(hash) (\(mappingsDirectory))"
+        return "jobgate \(MetricsRegistry.version)\nmapping_hash \(hash) (\(mappingsDirectory))\nallocator \(allocator)"
     }
 }
 

@@ -8,7 +8,7 @@ import JobGatePosix
 
 /// `jobgate serve`: starts the loops, then waits for signals on the main thread.
 enum ServeCommand {
-    static func run(_ settings: Settings, environment: [String: String]) -> Int32 {
+    static func run(_ settings: Settings, environment: [String: String], allocator: String) -> Int32 {
         let log = Log(level: settings.logLevel)
         defer { log.flush() }
         // Signals are taken synchronously by this thread only: block them before any loop thread exists,
@@ -47,6 +47,7 @@ enum ServeCommand {
             "listen": .string("\(settings.listen.host):\(server.boundPort)"),
             "threads": .number(JSONNumber(Int64(configuration.loopCount))),
             "maxConnections": .number(JSONNumber(Int64(configuration.maxConnections))),
+            "allocator": .string(allocator),
         ])
         if !settings.listen.isLoopback && settings.authTokens.isEmpty {
             log.warn("inbound_auth_disabled", ["detail": "JOBGATE_AUTH_TOKENS is unset and the listen address is not loopback"])
