@@ -62,10 +62,25 @@ measure() {
 }
 
 printf '%-5s %-4s %10s %12s %12s\n' round build "req/s" "user µs/req" "sys µs/req"
+rows=""
 for round in $(seq "$ROUNDS"); do
   for side in old new; do
     binary=$([ "$side" = old ] && echo "$1" || echo "$2")
     read -r rate user system <<<"$(measure "$binary")"
     printf '%-5s %-4s %10s %12s %12s\n' "$round" "$side" "$rate" "$user" "$system"
+    rows+="$round $side $rate $user $system"$'\n'
   done
 done
+# Medians per build, and in how many rounds the new build took less CPU (user + system) than the old one in
+# the same round: the count says more than the medians when the host drifts.
+python3 -c '
+import statistics, sys
+rows = [line.split() for line in sys.stdin if line.strip()]
+for side in ("old", "new"):
+    mine = [row for row in rows if row[1] == side]
+    print("median %s: user %.1f, system %.1f µs/req" % (side, statistics.median(float(row[3]) for row in mine),
+                                                         statistics.median(float(row[4]) for row in mine)))
+cpu = {(row[0], row[1]): float(row[3]) + float(row[4]) for row in rows}
+rounds = sorted({row[0] for row in rows})
+lower = sum(cpu[(r, "new")] < cpu[(r, "old")] for r in rounds)
+print("new took less CPU per request than old in %d of %d rounds" % (lower, len(rounds)))' <<<"$rows"
