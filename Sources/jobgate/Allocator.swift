@@ -5,8 +5,8 @@ import CMimalloc
 
 /// The executable links mimalloc (Debian's libmimalloc2.0), whose shared library defines malloc and free: listed
 /// before libc, it serves every allocation in the process, the Swift runtime's and libcurl's alike. Under load
-/// glibc's allocator took the slow path for most of a request's ~50 allocations (its per-thread cache holds
-/// seven blocks of a size, fewer than 64 requests in flight free) and locked its arena for each.
+/// glibc's allocator took the slow path for most of a request's ~50 allocations, locking its arena for each: its
+/// per-thread cache holds seven blocks of a size, and 64 requests in flight free far more than that.
 enum Allocator {
     /// "mimalloc 2.0.9", or what runs instead when the override did not take (a link order that put libc first).
     static var description: String {
