@@ -73,7 +73,8 @@ public enum JobGateCommand {
         return text
     }
 
-    /// The values `jobgate_build_info` carries: the version, and the hash of the mapping set it would load.
+    /// The values `jobgate_build_info` carries (the version, and the hash of the mapping set it would load), and
+    /// the allocator.
     static func version(mappingsDirectory: String, environment: [String: String], allocator: String) -> String {
         let hash = switch MappingFolder.load(directory: mappingsDirectory, environment: environment) {
         case .success(let mappings): mappings.hash
