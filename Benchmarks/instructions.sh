@@ -9,8 +9,11 @@
 #
 #   Benchmarks/instructions.sh [requests]     (default 2000)
 #   KEEP_PROFILE=dir Benchmarks/instructions.sh   also keeps the callgrind files in dir, for callgrind_annotate
-#     (jobgate's as callgrind.200 and callgrind.<requests+200>, the peer's as njs-callgrind.*)
+#     (jobgate's as callgrind.200 and callgrind.<requests+200>, or .3 and .9 with CONCURRENT; the peer's as njs-callgrind.*)
 #   PEER= Benchmarks/instructions.sh              jobgate alone
+#   CONCURRENT=64 Benchmarks/instructions.sh      under wrk -c64 instead (a 3 s run subtracted from a 9 s one, per
+#     request wrk completed): what concurrency changes, such as an allocator's cache missing with 64 requests in
+#     flight, which one keep-alive client never shows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests="${1:-2000}"
@@ -38,7 +41,8 @@ cat >"$work/mappings/bench.json" <<JSON
   "response": { "job": "", "id": "/id" } }
 JSON
 
-# One server (`jobgate` or `njs`) under callgrind for `count` requests; prints its total instruction count.
+# One server (`jobgate` or `njs`) under callgrind for `count` requests (seconds of wrk load with CONCURRENT);
+# prints its total instruction count and the requests it answered.
 count_instructions() {
     local name="$1" count="$2" port out pid
     port=$(free_port)
@@ -65,24 +69,45 @@ while True:
         if time.time() > deadline: raise
         time.sleep(0.2)
 body = b'{"name":"JOB-2024-001-REV2","goalQuantity":75}'
-for _ in range(count):
+for _ in range(0 if "CONCURRENT" in __import__("os").environ else count):
     conn.request("PATCH", "/jobs/bench:job_abc123", body=body, headers={"Content-Type": "application/json"})
     response = conn.getresponse(); response.read()
     assert response.status == 200, response.status
 PY
+    local answered="$count"
+    if [ -n "${CONCURRENT:-}" ]; then
+        answered=$(pin 0 wrk -t2 -c"$CONCURRENT" -d"${count}s" -s "$work/patch.lua" "http://127.0.0.1:$port/jobs/bench:job_abc123" \
+            | awk '/requests in/ {print $1} /Non-2xx/ {print "error: " $0 >"/dev/stderr"}')
+    fi
     # QUIT: nginx's graceful exit (both exit normally, so callgrind writes its file).
     kill -"$([ "$name" = jobgate ] && echo TERM || echo QUIT)" "$pid"; wait "$pid" || true
-    awk '/^summary:/ {print $2}' "$out"
+    echo "$(awk '/^summary:/ {print $2}' "$out") $answered"
 }
 
-few=$(count_instructions jobgate 200)
-many=$(count_instructions jobgate $((requests + 200)))
+if [ -n "${CONCURRENT:-}" ]; then
+    command -v wrk >/dev/null || scripts/install-deps bench
+    cat >"$work/patch.lua" <<'LUA'
+wrk.method = "PATCH"
+wrk.body = '{"name":"JOB-2024-001-REV2","goalQuantity":75}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+    few_count=3 many_count=9
+else
+    few_count=200 many_count=$((requests + 200))
+fi
+read -r few few_answered <<<"$(count_instructions jobgate "$few_count")"
+read -r many many_answered <<<"$(count_instructions jobgate "$many_count")"
+requests=$((many_answered - few_answered))
 ours=$(( (many - few) / requests ))
-echo "instructions per proxied request: $ours (callgrind, $requests keep-alive PATCHes, release build)"
+if [ -n "${CONCURRENT:-}" ]; then
+    echo "instructions per proxied request: $ours (callgrind, wrk -c$CONCURRENT: $few_answered and $many_answered PATCHes, release build)"
+else
+    echo "instructions per proxied request: $ours (callgrind, $requests keep-alive PATCHes, release build)"
+fi
 # Calls per request into the Swift runtime's reference counting and allocation, and to malloc (libcurl's too), by
 # the same subtraction: each retain or release of an object that is not immortal is an atomic read-modify-write,
 # which costs far more cycles than its one counted instruction says.
-python3 - "$work/callgrind.jobgate.200" "$work/callgrind.jobgate.$((requests + 200))" "$requests" <<'PY'
+python3 - "$work/callgrind.jobgate.$few_count" "$work/callgrind.jobgate.$many_count" "$requests" <<'PY'
 import collections, re, subprocess, sys
 names = ["swift_retain", "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease", "swift_allocObject", "malloc"]
 def calls(path):
@@ -105,9 +130,9 @@ print("per request: %.0f retains and %.0f releases (%.0f and %.0f of them of str
       "%.0f mallocs" % tuple(per[name] for name in names))
 PY
 if [ "$PEER" = njs ]; then
-    few=$(count_instructions njs 200)
-    many=$(count_instructions njs $((requests + 200)))
-    peer=$(( (many - few) / requests ))
+    read -r few few_answered <<<"$(count_instructions njs "$few_count")"
+    read -r many many_answered <<<"$(count_instructions njs "$many_count")"
+    peer=$(( (many - few) / (many_answered - few_answered) ))
     echo "nginx + njs, the same requests: $peer; jobgate/njs: $(awk -v a="$ours" -v b="$peer" 'BEGIN {printf "%.2f", a/b}')x"
 fi
 if [ -n "${KEEP_PROFILE:-}" ]; then
