@@ -50,3 +50,12 @@ http { access_log off; js_import translate from $work/nginx/translate.js;
                         proxy_set_header Content-Type application/json; } } }
 CONF
 }
+
+# The wrk script the benchmarks load with, $work/patch.lua: a PATCH with a 47-byte canonical body.
+write_patch_script() {
+  cat >"$work/patch.lua" <<'LUA'
+wrk.method = "PATCH"
+wrk.body = '{"name":"JOB-2024-001-REV2","goalQuantity":75}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}

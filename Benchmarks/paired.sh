@@ -33,11 +33,7 @@ cat >"$work/mappings/put.json" <<JSON
   "calls": [ { "name": "update", "method": "PUT", "path": "/api/jobs/{id}" } ],
   "response": { "id": "/id", "createdAt": { "from": "/createdAt" }, "updatedAt": { "from": "/updatedAt" } } }
 JSON
-cat >"$work/patch.lua" <<'LUA'
-wrk.method = "PATCH"
-wrk.body = '{"name":"JOB-2024-001-REV2","goalQuantity":75}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
+write_patch_script
 wait_port "$upstream_port"
 
 # One build under load: prints "req/s user_us system_us" per request.

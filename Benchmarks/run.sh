@@ -86,11 +86,7 @@ wait_port "$jobgate_port"
 sleep 0.5
 idle_rss=$(rss_kib "$jobgate_pid")
 
-cat >"$work/patch.lua" <<'LUA'
-wrk.method = "PATCH"
-wrk.body = '{"name":"JOB-2024-001-REV2","goalQuantity":75}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
+write_patch_script
 
 # One wrk run against the server with process id `pid`: prints "req/s p50_ms p99_ms cpu_us_per_request".
 measure() {
