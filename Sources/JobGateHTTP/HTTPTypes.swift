@@ -66,24 +66,24 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The first value of `name` (case-insensitive).
     public subscript(name: String) -> String? {
-        withFirstValue(name) { String(decoding: $0, as: UTF8.self) }
+        firstValueBytes(name).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// `body` applied to the bytes of the first value of `name` (case-insensitive), nil when there is none: for
-    /// the checks that need no string of it.
-    public func withFirstValue<Result>(_ name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
-        guard let index = firstIndex(named: name) else { return nil }
-        return bytes.withUnsafeBytes { stored in body(UnsafeRawBufferPointer(rebasing: stored[fields[index].valueRange])) }
+    /// The bytes of the first value of `name` (case-insensitive), nil when there is none: for the checks that need
+    /// no string of it. Not a generic closure-taking look-up: called from another module, that would run the
+    /// standard library's unspecialized `withUnsafeBytes` (hundreds of instructions) on every request.
+    public func firstValueBytes(_ name: String) -> ArraySlice<UInt8>? {
+        firstIndex(named: name).map { bytes[fields[$0].valueRange] }
     }
 
     public func values(_ name: String) -> [String] {
-        let length = name.utf8.count
-        return fields.indices.filter { isNamed($0, name, length: length) }.map(value(at:))
+        var name = name
+        return name.withUTF8 { key in fields.indices.filter { isNamed($0, UnsafeRawBufferPointer(key)) } }.map(value(at:))
     }
 
     public func count(of name: String) -> Int {
-        let length = name.utf8.count
-        return fields.indices.reduce(0) { $0 + (isNamed($1, name, length: length) ? 1 : 0) }
+        var name = name
+        return name.withUTF8 { key in fields.indices.reduce(0) { $0 + (isNamed($1, UnsafeRawBufferPointer(key)) ? 1 : 0) } }
     }
 
     public var count: Int { fields.count }
@@ -103,34 +103,22 @@ public struct HTTPHeaders: Sendable, Sequence {
         String(decoding: bytes[fields[index].valueRange], as: UTF8.self)
     }
 
-    /// Lengths first: a request's few fields mostly differ in length from the one asked for.
+    /// The name's bytes are compared in place (a String's `utf8` view, walked byte by byte, costs more than the
+    /// few fields of a request it is compared with).
+    private func firstIndex(named name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { key in fields.indices.first { isNamed($0, UnsafeRawBufferPointer(key)) } }
+    }
+
+    /// Whether field `index` is named `key`, ignoring ASCII case in `key` (stored names are lower-case). Lengths
+    /// first: a request's few fields mostly differ in length from the one asked for.
+    @inline(__always)
     private func isNamed(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
         let field = fields[index]
         guard Int(field.nameCount) == key.count else { return false }
         let start = Int(field.nameStart)
         return bytes.withUnsafeBufferPointer { stored in
-            for offset in 0..<key.count where stored[start + offset] != key[offset] { return false }
-            return true
-        }
-    }
-
-    private func firstIndex(named name: String) -> Int? {
-        let length = name.utf8.count
-        for index in fields.indices where isNamed(index, name, length: length) { return index }
-        return nil
-    }
-
-    /// Whether field `index` is named `name` (of UTF-8 `length`, worked out once per lookup), ignoring ASCII case
-    /// in `name` (stored names are lower-case): lengths first, then compared where it is, without a lower-cased copy.
-    @inline(__always)
-    private func isNamed(_ index: Int, _ name: String, length: Int) -> Bool {
-        guard Int(fields[index].nameCount) == length else { return false }
-        return bytes.withUnsafeBufferPointer { stored in
-            var offset = Int(fields[index].nameStart)
-            for byte in name.utf8 {
-                guard stored[offset] == asciiLowercase(byte) else { return false }
-                offset += 1
-            }
+            for offset in 0..<key.count where stored[start + offset] != asciiLowercase(key[offset]) { return false }
             return true
         }
     }

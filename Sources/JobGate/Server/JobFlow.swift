@@ -87,7 +87,7 @@ struct JobFlow {
     }
 
     private func patchBody() throws(Problem) -> JSONObject {
-        guard request.headers.withFirstValue("content-type", Self.isJSONMediaType) == true else {
+        guard request.headers.firstValueBytes("content-type")?.withUnsafeBytes(Self.isJSONMediaType) == true else {
             throw Problem(.unsupportedMediaType, status: 415, title: "Unsupported media type",
                           detail: "Send the patch as application/json or application/merge-patch+json.",
                           headers: [(name: "Accept-Patch", value: Self.acceptPatch)])
