@@ -22,7 +22,9 @@ public final class HTTPResponder {
     public var onCancel: (() -> Void)?
     /// Sees the final response, once.
     public var observer: HTTPResponseObserver?
-    fileprivate weak var connection: HTTPConnection?
+    /// Strong, and let go as soon as the request ends (answered, cancelled, or its connection closed): a weak
+    /// reference would give every connection a side table, and put each of its retains on the slow path.
+    fileprivate var connection: HTTPConnection?
     public private(set) var isDone = false
 
     fileprivate init(requestID: String, loop: EventLoop, connection: HTTPConnection) {
@@ -38,10 +40,13 @@ public final class HTTPResponder {
         onCancel = nil
         observer?.observe(response, of: self)
         observer = nil
+        let connection = self.connection
+        self.connection = nil
         connection?.complete(response, from: self)
     }
 
     fileprivate func cancel() {
+        connection = nil
         guard !isDone else { return }
         isDone = true
         let action = onCancel
@@ -260,6 +265,7 @@ final class HTTPConnection: EventHandler {
     private func close(cancellingRequest: Bool) {
         let fd = self.fd
         if cancellingRequest { inFlight?.cancel() }
+        inFlight?.connection = nil
         inFlight = nil
         server.connectionClosed(self, fd: fd)
         socket.close()
