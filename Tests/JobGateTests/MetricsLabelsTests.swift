@@ -21,4 +21,23 @@ final class MetricsLabelsTests: XCTestCase {
             }
         }
     }
+
+    func testHistogramBucketsCountEveryObservationAtOrBelowTheirBound() {
+        var histogram = Histogram()
+        for seconds in [0.0004, 0.001, 0.003, 0.003, 0.7, 11.0] { histogram.observe(seconds) }
+        let cumulative = Dictionary(uniqueKeysWithValues: zip(Histogram.buckets, histogram.cumulativeCounts))
+        XCTAssertEqual(cumulative[0.001], 2, "a bound includes an observation equal to it")
+        XCTAssertEqual(cumulative[0.0025], 2)
+        XCTAssertEqual(cumulative[0.005], 4)
+        XCTAssertEqual(cumulative[0.5], 4)
+        XCTAssertEqual(cumulative[1], 5)
+        XCTAssertEqual(cumulative[10], 5, "one observation is above every bound: counted in +Inf alone")
+        XCTAssertEqual(histogram.count, 6)
+
+        var merged = Histogram()
+        merged.merge(histogram)
+        merged.merge(histogram)
+        XCTAssertEqual(merged.cumulativeCounts, histogram.cumulativeCounts.map { $0 * 2 })
+        XCTAssertEqual(merged.count, 12)
+    }
 }

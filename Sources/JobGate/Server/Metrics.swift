@@ -128,6 +128,14 @@ struct LabelPair: Hashable, Comparable {
 
     var second: String { text.isEmpty ? String(order) : text }
 
+    /// A status pair's empty text is left out of its hash: every request counts one, and hashing a string, even
+    /// an empty one, runs the string hasher.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(first)
+        hasher.combine(order)
+        if !text.isEmpty { hasher.combine(text) }
+    }
+
     static func < (lhs: LabelPair, rhs: LabelPair) -> Bool {
         (lhs.first, lhs.order, lhs.text) < (rhs.first, rhs.order, rhs.text)
     }
@@ -137,14 +145,26 @@ struct Histogram {
     /// Seconds; the same buckets for total and upstream latency.
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    var counts = [UInt64](repeating: 0, count: Histogram.buckets.count)
+    /// Observations that fell in each bucket alone, not at or below its bound: one count to add per
+    /// observation, not one per bucket it is under; the exposition's cumulative counts are summed when rendered.
+    /// The last count is of those above every bound.
+    var counts = [UInt64](repeating: 0, count: Histogram.buckets.count + 1)
     var sum = 0.0
     var count: UInt64 = 0
 
     mutating func observe(_ seconds: Double) {
-        for (index, bound) in Self.buckets.enumerated() where seconds <= bound { counts[index] += 1 }
+        counts[Self.buckets.firstIndex { seconds <= $0 } ?? Self.buckets.count] += 1
         sum += seconds
         count += 1
+    }
+
+    /// Observations at or below each bound, in the order of `buckets`.
+    var cumulativeCounts: [UInt64] {
+        var total: UInt64 = 0
+        return Self.buckets.indices.map { index in
+            total += counts[index]
+            return total
+        }
     }
 
     mutating func merge(_ other: Histogram) {
@@ -216,8 +236,8 @@ struct MetricsSnapshot {
         out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
         for (caller, histogram) in series.sorted(by: { $0.key < $1.key }) {
             let labels = caller.labels
-            for (index, bound) in Histogram.buckets.enumerated() {
-                out += "\(name)_bucket{\(labels),le=\"\(bound)\"} \(histogram.counts[index])\n"
+            for (bound, count) in zip(Histogram.buckets, histogram.cumulativeCounts) {
+                out += "\(name)_bucket{\(labels),le=\"\(bound)\"} \(count)\n"
             }
             out += "\(name)_bucket{\(labels),le=\"+Inf\"} \(histogram.count)\n"
             out += "\(name)_sum{\(labels)} \(histogram.sum)\n"
