@@ -103,8 +103,7 @@ public struct HTTPHeaders: Sendable, Sequence {
         String(decoding: bytes[fields[index].valueRange], as: UTF8.self)
     }
 
-    /// The name's bytes are compared in place (a String's `utf8` view, walked byte by byte, costs more than the
-    /// few fields of a request it is compared with).
+    /// Compared on the name's own buffer: walking a String's `utf8` view costs more per byte than the compare.
     private func firstIndex(named name: String) -> Int? {
         var name = name
         return name.withUTF8 { key in fields.indices.first { isNamed($0, UnsafeRawBufferPointer(key)) } }
