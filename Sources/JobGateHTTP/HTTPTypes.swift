@@ -77,13 +77,11 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public func values(_ name: String) -> [String] {
-        var name = name
-        return name.withUTF8 { key in fields.indices.filter { isNamed($0, UnsafeRawBufferPointer(key)) } }.map(value(at:))
+        indices(named: name).map(value(at:))
     }
 
     public func count(of name: String) -> Int {
-        var name = name
-        return name.withUTF8 { key in fields.indices.reduce(0) { $0 + (isNamed($1, UnsafeRawBufferPointer(key)) ? 1 : 0) } }
+        indices(named: name).count
     }
 
     public var count: Int { fields.count }
@@ -107,6 +105,12 @@ public struct HTTPHeaders: Sendable, Sequence {
     private func firstIndex(named name: String) -> Int? {
         var name = name
         return name.withUTF8 { key in fields.indices.first { isNamed($0, UnsafeRawBufferPointer(key)) } }
+    }
+
+    /// Every field named `name`, in arrival order (see `firstIndex`).
+    private func indices(named name: String) -> [Int] {
+        var name = name
+        return name.withUTF8 { key in fields.indices.filter { isNamed($0, UnsafeRawBufferPointer(key)) } }
     }
 
     /// Whether field `index` is named `key`, ignoring ASCII case in `key` (stored names are lower-case). Lengths
