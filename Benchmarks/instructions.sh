@@ -126,6 +126,54 @@ per = {name: (many[name] - few[name]) / requests for name in names}
 print("per request: %.0f retains and %.0f releases (%.0f and %.0f of them of strings and arrays), %.0f Swift allocations, "
       "%.0f mallocs" % tuple(per[name] for name in names))
 PY
+# Whose instructions they are. libcurl's: its own code, and the libc and allocator calls it makes (its request
+# head printed a byte at a time, its sscanf of the status line, its strdups). jobgate's: everything else (our code,
+# the Swift runtime, the libc and allocator calls we make, and our callbacks libcurl calls). Counted from
+# callgrind's call records: a call's inclusive cost goes to libcurl when the caller is in libcurl and the callee
+# is not ours (the Swift runtime and jobgate are ours).
+python3 - "$work/callgrind.jobgate.$few_count" "$work/callgrind.jobgate.$many_count" "$requests" <<'PY'
+import collections, re, sys
+def split(path):
+    objects, functions, object_of = {}, {}, {}
+    current_object = function = callee = callee_object = None
+    in_call = False
+    own, curl, curl_calls_out = 0, 0, 0
+    for line in open(path):
+        spec = re.match(r"^(ob|cob|fn|cfn)=(?:\((\d+)\))?\s*(.*)$", line.rstrip("\n"))
+        if spec:
+            kind, number, name = spec.groups()
+            table = objects if kind in ("ob", "cob") else functions
+            if number and name: table[number] = name
+            elif number: name = table[number]
+            if kind == "ob": current_object = name
+            elif kind == "cob": callee_object = name
+            elif kind == "fn": function = name; object_of[function] = current_object; callee_object = current_object
+            else: callee = name
+            continue
+        if line.startswith("calls="):
+            in_call = True
+            continue
+        if line[:1].isdigit() or line[:1] in "+-*":
+            fields = line.split()
+            if len(fields) < 2: continue
+            cost = int(fields[1])
+            caller_in_curl = "libcurl" in (object_of.get(function) or "")
+            if in_call:
+                ours = any(mark in (callee_object or "") for mark in ("jobgate", "libswift"))
+                if caller_in_curl and "libcurl" not in (callee_object or "") and not ours:
+                    curl_calls_out += cost
+                in_call = False
+                callee_object = current_object
+            elif caller_in_curl:
+                curl += cost
+            else:
+                own += cost
+    return own + curl, curl, curl_calls_out
+few, many, requests = split(sys.argv[1]), split(sys.argv[2]), int(sys.argv[3])
+total, curl, curl_out = ((b - a) / requests for a, b in zip(few, many))
+print("of which libcurl: %.0f (%.0f its own code, %.0f the libc and allocator calls it makes); jobgate's own: %.0f"
+      % (curl + curl_out, curl, curl_out, total - curl - curl_out))
+PY
 if [ "$PEER" = njs ]; then
     read -r few few_answered <<<"$(count_instructions njs "$few_count")"
     read -r many many_answered <<<"$(count_instructions njs "$many_count")"

@@ -86,8 +86,7 @@ public struct HTTPRequestParser: Sendable {
                 }
                 try buffer.withReadableBytes(count: length) { line throws(HTTPParseError) in
                     let field = try Self.readFieldLine(line)
-                    pending.headers.append(name: UnsafeRawBufferPointer(rebasing: line[field.name]),
-                                           value: UnsafeRawBufferPointer(rebasing: line[field.value]))
+                    pending.headers.append(line: line, name: field.name, value: field.value)
                 }
                 buffer.consume(length + 2)
 

@@ -28,9 +28,10 @@ public struct HTTPHeaders: Sendable, Sequence {
     private struct Field: Sendable {
         let nameStart: Int32
         let nameCount: Int32
+        let valueStart: Int32
         let valueCount: Int32
         var nameRange: Range<Int> { Int(nameStart)..<Int(nameStart + nameCount) }
-        var valueRange: Range<Int> { Int(nameStart + nameCount)..<Int(nameStart + nameCount + valueCount) }
+        var valueRange: Range<Int> { Int(valueStart)..<Int(valueStart + valueCount) }
     }
 
     private var bytes: [UInt8] = []
@@ -43,25 +44,26 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func append(name: String, value: String) {
-        var name = name
-        var value = value
-        name.withUTF8 { name in value.withUTF8 { value in append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) } }
+        var field = name + ":" + value
+        let nameCount = name.utf8.count
+        field.withUTF8 { append(line: UnsafeRawBufferPointer($0), name: 0..<nameCount, value: (nameCount + 1)..<$0.count) }
     }
 
-    /// For the parser: the name is lower-cased as it is copied.
-    mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+    /// For the parser: the field `line` with its name and value at `name` and `value`. The line is copied whole
+    /// from the name's start to the value's end (one copy, not two: each append checks capacity and uniqueness),
+    /// and the name is lower-cased in place.
+    mutating func append(line: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>) {
         if fields.isEmpty {
             fields.reserveCapacity(8)
             bytes.reserveCapacity(256)
         }
-        let start = bytes.count
-        fields.append(Field(nameStart: Int32(start), nameCount: Int32(name.count), valueCount: Int32(value.count)))
-        // Copied whole, then lower-cased in place: appending byte by byte checks capacity at every byte.
-        bytes.append(contentsOf: name)
+        let start = bytes.count - name.lowerBound
+        fields.append(Field(nameStart: Int32(start + name.lowerBound), nameCount: Int32(name.count),
+                            valueStart: Int32(start + value.lowerBound), valueCount: Int32(value.count)))
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[name.lowerBound..<value.upperBound]))
         bytes.withUnsafeMutableBufferPointer { stored in
-            for index in start..<(start + name.count) { stored[index] = asciiLowercase(stored[index]) }
+            for index in (start + name.lowerBound)..<(start + name.upperBound) { stored[index] = asciiLowercase(stored[index]) }
         }
-        bytes.append(contentsOf: value)
     }
 
     /// The first value of `name` (case-insensitive).

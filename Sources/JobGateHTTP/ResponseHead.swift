@@ -1,5 +1,3 @@
-private let crlf: StaticString = "\r\n"
-
 /// "HTTP/1.1 200 OK\r\n" and its siblings, encoded once and indexed by status (empty for a status without a
 /// reason phrase): an index costs nothing where hashing the status does.
 private let statusLines: [[UInt8]] = {
@@ -8,39 +6,113 @@ private let statusLines: [[UInt8]] = {
     return lines
 }()
 
-/// Writes the status line and headers; framing headers are ours, so a handler cannot desynchronise them.
+/// Writes the status line and headers; framing headers are ours, so a handler cannot desynchronise them. The head
+/// is measured first and then written once into storage of its size, and that goes into `output` in one copy:
+/// appended to an array piece by piece, each of a dozen pieces would check capacity and uniqueness again.
 func writeResponseHead(_ response: HTTPResponse, requestID: String, keepAlive: Bool, version: HTTPVersion,
                        date: [UInt8], into output: inout [UInt8]) {
+    var size = ByteCount()
+    writeHead(response, requestID: requestID, keepAlive: keepAlive, version: version, date: date, into: &size)
+    withUnsafeTemporaryAllocation(byteCount: size.total, alignment: 1) { storage in
+        guard let start = storage.baseAddress else { return }
+        var filling = ByteFill(next: start)
+        writeHead(response, requestID: requestID, keepAlive: keepAlive, version: version, date: date, into: &filling)
+        output.append(contentsOf: UnsafeRawBufferPointer(storage))
+    }
+}
+
+private func writeHead(_ response: HTTPResponse, requestID: String, keepAlive: Bool, version: HTTPVersion,
+                       date: [UInt8], into sink: inout some ByteSink) {
     if statusLines.indices.contains(response.status), !statusLines[response.status].isEmpty {
-        output.append(contentsOf: statusLines[response.status])
+        sink.write(statusLines[response.status])
     } else {
-        output.append(contentsOf: "HTTP/1.1 \(response.status) Status\r\n".utf8)
+        sink.write("HTTP/1.1 ")
+        sink.writeDecimal(response.status)
+        sink.write(" Status\r\n")
     }
     for (name, value) in response.headers {
         var value = value
         value.withUTF8 { value in
             guard !value.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else { return }
-            output.appendUTF8(of: name)
-            output.append(0x3A)
-            output.append(0x20)
-            output.append(contentsOf: value)
-            output.append(crlf)
+            sink.write(utf8Of: name)
+            sink.write(": ")
+            sink.write(UnsafeRawBufferPointer(value))
+            sink.write("\r\n")
         }
     }
     if response.status != 204 && response.status >= 200 {
-        output.append("Content-Length: ")
-        output.appendUTF8(of: String(response.body.count)) // a small string: no allocation
-        output.append(crlf)
+        sink.write("Content-Length: ")
+        sink.writeDecimal(response.body.count)
+        sink.write("\r\n")
     }
-    output.append("Date: ")
-    output.append(contentsOf: date)
-    output.append("\r\nX-Request-Id: ")
-    output.appendUTF8(of: requestID)
-    output.append(crlf)
+    sink.write("Date: ")
+    sink.write(date)
+    sink.write("\r\nX-Request-Id: ")
+    sink.write(utf8Of: requestID)
+    sink.write("\r\n")
     if !keepAlive {
-        output.append("Connection: close\r\n")
+        sink.write("Connection: close\r\n")
     } else if version == .http1_0 {
-        output.append("Connection: keep-alive\r\n")
+        sink.write("Connection: keep-alive\r\n")
     }
-    output.append(crlf)
+    sink.write("\r\n")
+}
+
+/// Where a head's bytes go: counted, or copied into place.
+private protocol ByteSink {
+    mutating func write(_ bytes: UnsafeRawBufferPointer)
+    mutating func write(utf8Of text: String)
+}
+
+extension ByteSink {
+    mutating func write(_ literal: StaticString) {
+        write(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    mutating func write(utf8Of text: String) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    /// A non-negative number in decimal, without the string `description` would build.
+    mutating func writeDecimal(_ number: Int) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            var rest = max(number, 0)
+            repeat {
+                start -= 1
+                buffer[start] = 0x30 + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            write(UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
+    }
+}
+
+private struct ByteCount: ByteSink {
+    var total = 0
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        total += bytes.count
+    }
+
+    /// A native string knows its length without lending its buffer.
+    mutating func write(utf8Of text: String) {
+        total += text.utf8.count
+    }
+}
+
+private struct ByteFill: ByteSink {
+    var next: UnsafeMutableRawPointer
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        next.copyMemory(from: source, byteCount: bytes.count)
+        next += bytes.count
+    }
 }

@@ -80,15 +80,3 @@ extension StringProtocol {
     }
 }
 
-/// Appending a string's `utf8` view walks it through the generic collection path; its contiguous bytes
-/// (or a literal's) go in with one copy.
-extension [UInt8] {
-    public mutating func append(_ literal: StaticString) {
-        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-    }
-
-    public mutating func appendUTF8(of text: String) {
-        var text = text
-        text.withUTF8 { append(contentsOf: $0) }
-    }
-}

@@ -25,4 +25,17 @@ final class ResponseHeadTests: XCTestCase {
         XCTAssertTrue(head(HTTPResponse(status: 200), keepAlive: false).hasSuffix("Connection: close\r\n\r\n"))
         XCTAssertTrue(head(HTTPResponse(status: 200), version: .http1_0).hasSuffix("Connection: keep-alive\r\n\r\n"))
     }
+
+    func testContentLengthDigitsAndAHeadAfterEarlierOutput() {
+        for (count, digits) in [(0, "0"), (9, "9"), (10, "10"), (1234, "1234"), (1_048_576, "1048576")] {
+            XCTAssertTrue(head(HTTPResponse(status: 200, body: [UInt8](repeating: 0x20, count: count)))
+                .contains("\r\nContent-Length: \(digits)\r\n"), "\(count)")
+        }
+        // A pipelined response goes after what is still unsent.
+        var output = Array("earlier".utf8)
+        writeResponseHead(HTTPResponse(status: 200), requestID: "r", keepAlive: true, version: .http1_1,
+                          date: Array("D".utf8), into: &output)
+        XCTAssertEqual(String(decoding: output, as: UTF8.self),
+                       "earlierHTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: D\r\nX-Request-Id: r\r\n\r\n")
+    }
 }
