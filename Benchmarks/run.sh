@@ -9,12 +9,13 @@
 # server under test on core 1, each server with one worker/loop, so the numbers compare one core against one
 # core. CPU per request is the server's user + system time over the run divided by the requests wrk completed.
 # Compare ratios, not absolute numbers: this machine drifts by 5-20% over minutes and is shared with other
-# builds. Environment knobs: ROUNDS (3), DURATION (6s), CONNECTIONS (64).
+# builds, and it swings within seconds too, so many short rounds give a steadier median than a few long ones.
+# Environment knobs: ROUNDS (8), DURATION (3s), CONNECTIONS (64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
-ROUNDS="${ROUNDS:-3}"
-DURATION="${DURATION:-6s}"
+ROUNDS="${ROUNDS:-8}"
+DURATION="${DURATION:-3s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 source Benchmarks/common.sh
 
