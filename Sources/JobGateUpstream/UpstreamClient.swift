@@ -109,9 +109,20 @@ public final class UpstreamClient {
         recycle(transfer, setUpAgain: true)
     }
 
-    /// A pooled connection idle this long is not reused: one second less than the vendor said it keeps idle
-    /// connections open, else the mapping's setting.
+    /// How long an idle pooled connection is trusted by a call that may be repeated (nginx's upstream
+    /// `keepalive_timeout`). Should the vendor have closed it, libcurl repeats the call on a new connection,
+    /// which costs no more than opening one at once; bounded, so that a connection a NAT or a firewall dropped
+    /// without a word is not trusted for long.
+    static let repeatableIdleReuseSeconds = 60
+
+    /// A pooled connection idle this long is not reused. A call that must not be repeated keeps clear of the
+    /// vendor's idle timer: one second less than the vendor said it keeps idle connections open, else the
+    /// mapping's setting. One that may be repeated trusts connections for longer, so that a vendor called now
+    /// and then does not pay a new connection and TLS handshake for every call after a pause.
     private func idleReuseSeconds(for request: UpstreamRequest) -> Int {
+        if request.options.idempotent {
+            return max(request.options.keepAliveSeconds, Self.repeatableIdleReuseSeconds)
+        }
         guard !keepAliveByOrigin.isEmpty, let advertised = keepAliveByOrigin[String(origin(of: request.url))] else {
             return request.options.keepAliveSeconds
         }

@@ -39,7 +39,8 @@ public struct UpstreamOptions: Sendable {
     /// already have acted on. A call that is not idempotent still goes on pooled connections, but a second
     /// attempt is stopped before it is sent and the call fails with `closedBeforeAnswer`.
     public var idempotent = true
-    /// How long an idle pooled connection to this vendor is trusted, in whole seconds: it should be below the
+    /// How long an idle pooled connection to this vendor is trusted by a call that is not idempotent (one that
+    /// is trusts it at least `UpstreamClient.repeatableIdleReuseSeconds`), in whole seconds: it should be below the
     /// vendor's keep-alive timeout, so that a connection is not reused just as the vendor closes it. The
     /// vendor's own `Keep-Alive: timeout=N` lowers it to N - 1 once an answer has said so (never raises it: a
     /// proxy in front of the vendor may drop connections sooner than the server behind it announces).

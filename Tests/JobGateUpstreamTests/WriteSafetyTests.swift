@@ -53,6 +53,23 @@ final class WriteSafetyTests: FaultServerTestCase {
         XCTAssertEqual(try serverStats()["connections"]! - before, 1, "a connection idle past keepAliveSeconds was reused")
     }
 
+    /// A call that may be repeated trusts a connection idle past the write window (libcurl repeats it on a new
+    /// connection should the vendor have closed that one); a write after the same pause does not.
+    func testRepeatableCallReusesAConnectionIdlePastTheWriteWindow() throws {
+        var read = request("/ok")
+        read.options.keepAliveSeconds = 1
+        var shortLived = write("/ok")
+        shortLived.options.keepAliveSeconds = 1
+        XCTAssertEqual(try call(read).get().status, 200)
+        let before = try serverStats()["connections"]!
+        Thread.sleep(forTimeInterval: 1.1)
+        XCTAssertEqual(try call(read).get().status, 200)
+        XCTAssertEqual(try serverStats()["connections"]! - before, 0, "a read after a pause opened a new connection")
+        Thread.sleep(forTimeInterval: 1.1)
+        XCTAssertEqual(try call(shortLived).get().status, 200)
+        XCTAssertEqual(try serverStats()["connections"]! - before, 1, "a write reused a connection idle past its window")
+    }
+
     func testThousandSequentialWritesShareAFewConnections() throws {
         let before = try serverStats()
         for index in 0..<1000 {
