@@ -71,8 +71,9 @@ wait_port "$upstream_port"; wait_port "$tls_port"; wait_port "$nginx_port"; wait
 
 # Four plain-REST vendors on that upstream: PUT (idempotent) and PATCH (not), plain and over TLS. Their mappings
 # state the upstream's idle timeout as an operator would for a vendor whose timeout is known (`keepAliveSeconds`
-# 60 against its 75 s); with the default 4 s, each case would begin by opening its 64 connections again, the
-# other cases having run in between, while the peer's upstream keepalive holds its connections 60 s.
+# 60 against its 75 s); with the default 4 s, each case of a PATCH vendor (its calls not idempotent) would begin
+# by opening its 64 connections again, the other cases having run in between, while the peer's upstream
+# keepalive holds its connections 60 s (an idempotent call trusts a connection 60 s anyway).
 mkdir -p "$work/mappings"
 vendor() { # name method base-url [extra members]
   cat >"$work/mappings/$1.json" <<JSON
