@@ -158,6 +158,31 @@ final class NormalizeTests: XCTestCase {
         XCTAssertEqual(excerpt, String(repeating: "y", count: 505) + " [redac…")
     }
 
+    func testSecretWhoseFirstCharactersAnEscapeTookIsStillRedacted() throws {
+        // Found by Fuzz/run normalizer in CI: "deck-secret-canary" begins with hex digits, so in "\u0deck-secret-canary"
+        // the escape \u0dec decodes its first three characters to "෬" and the parsed message kept the rest of the
+        // secret, the key's last fifteen characters. The bytes are scrubbed before they are parsed as well as after.
+        let body = #"{"title":"Attempted to update \u0deck-secret-canary"}"#
+        let summary = try summary("deck", status: 403, body)
+        for text in [summary.message ?? "", summary.excerpt] {
+            XCTAssertFalse(text.contains("secret-canary"), text)
+        }
+        XCTAssertTrue(summary.excerpt.contains(Secret.redacted), summary.excerpt)
+        let raw = RawAnswers.json([RawAnswer(call: "update", method: "PATCH", status: 200, body: Array(body.utf8))],
+                                  redactor: try loadMappings().redactor)
+        let rawText = String(decoding: JSON.serialize(raw), as: UTF8.self)
+        XCTAssertFalse(rawText.contains("secret-canary"), rawText)
+    }
+
+    func testRawAnswerCutAcrossASecretLeavesNothingBehind() throws {
+        let cut = String(repeating: "y", count: RawAnswers.maxBodyBytes - 5) + " deck-secret-canary"
+        let raw = RawAnswers.json([RawAnswer(call: "update", method: "PATCH", status: 200, body: Array(cut.utf8))],
+                                  redactor: try loadMappings().redactor)
+        let body = raw.arrayValue?.first?.objectValue?["body"]?.stringValue ?? ""
+        XCTAssertEqual(body.utf8.count, RawAnswers.maxBodyBytes)
+        XCTAssertTrue(body.hasSuffix("y [red"), String(body.suffix(20)))
+    }
+
     func testRetryAfterHTTPDate() {
         let now = 784_111_777.0 // Sun, 06 Nov 1994 08:49:37 GMT
         XCTAssertEqual(Normalizer.retryAfterSeconds("120", now: now), 120)

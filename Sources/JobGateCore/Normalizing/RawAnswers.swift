@@ -28,23 +28,25 @@ public enum RawAnswers {
         .array(answers.map { answer in
             var entry: JSONObject = ["call": .string(answer.call), "method": .string(answer.method),
                                      "status": .number(JSONNumber(Int64(answer.status)))]
-            if answer.body.count > maxBodyBytes {
+            guard !answer.body.isEmpty else { return .object(entry) }
+            // Scrubbed before it is cut, so a secret across the cut cannot leave its first characters behind.
+            let bytes = redactor.scrub(answer.body)
+            if bytes.count > maxBodyBytes {
                 // Cut at a character boundary: the decoder repairs at most the last, split character.
-                entry["body"] = .string(redactor.scrub(String(decoding: answer.body.prefix(maxBodyBytes), as: UTF8.self)))
+                entry["body"] = .string(String(decoding: bytes.prefix(maxBodyBytes), as: UTF8.self))
                 entry["truncated"] = true
-            } else if !answer.body.isEmpty {
-                if let parsed = try? JSON.parse(answer.body, limits: JSONLimits(maxDepth: 64)) {
-                    entry["body"] = scrubbed(parsed, redactor)
-                } else {
-                    entry["body"] = .string(redactor.scrub(String(decoding: answer.body, as: UTF8.self)))
-                }
+            } else if let parsed = try? JSON.parse(bytes, limits: JSONLimits(maxDepth: 64)) {
+                entry["body"] = scrubbed(parsed, redactor)
+            } else {
+                entry["body"] = .string(String(decoding: bytes, as: UTF8.self))
             }
             return .object(entry)
         })
     }
 
-    /// Scrubbed after parsing, not before: a secret the vendor wrote with JSON escapes (`\/`, `\u0041`)
-    /// is only recognisable once decoded.
+    /// Scrubbed after parsing as well as before: a secret the vendor wrote with JSON escapes (`\/`, `\u0041`)
+    /// is only recognisable once decoded, while one whose first characters are hex digits can be written
+    /// after a `\u0` that decodes them into another character, so only its bytes show it whole.
     public static func scrubbed(_ value: JSONValue, _ redactor: Redactor) -> JSONValue {
         switch value {
         case .null, .bool:
