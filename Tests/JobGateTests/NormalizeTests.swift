@@ -174,6 +174,19 @@ final class NormalizeTests: XCTestCase {
         XCTAssertFalse(rawText.contains("secret-canary"), rawText)
     }
 
+    func testAShorterSecretInsideALongerOneWrittenWithEscapesLeavesItWhole() throws {
+        // Found by test_read_and_accounts.py once every body was scrubbed as bytes before parsing: Shop Planr's
+        // user name "sandbox" was replaced inside LILT's key written with escaped dashes, and the key's tail went
+        // out as "[redacted]-lilt-key-2b8f". Bytes are scrubbed first only where an escape could hide a secret.
+        let redactor = Redactor([Secret("sandbox"), Secret("sandbox-lilt-key-2b8f")])
+        let body = Array(#"{"escaped":"sandbox\u002dlilt\u002dkey\u002d2b8f","plain":"by sandbox"}"#.utf8)
+        let raw = RawAnswers.json([RawAnswer(call: "read", method: "GET", status: 200, body: body)], redactor: redactor)
+        XCTAssertEqual(raw.arrayValue?.first?.objectValue?["body"], try json(#"{"escaped":"[redacted]","plain":"by [redacted]"}"#))
+        let summary = Normalizer.summarize(UpstreamResponse(status: 500, body: body), mapping: try mapping("lilt"),
+                                           redactor: redactor, now: 1_800_000_000)
+        XCTAssertEqual(summary.excerpt, #"{"escaped":"[redacted]","plain":"by [redacted]"}"#)
+    }
+
     func testRawAnswerCutAcrossASecretLeavesNothingBehind() throws {
         let cut = String(repeating: "y", count: RawAnswers.maxBodyBytes - 5) + " deck-secret-canary"
         let raw = RawAnswers.json([RawAnswer(call: "update", method: "PATCH", status: 200, body: Array(cut.utf8))],

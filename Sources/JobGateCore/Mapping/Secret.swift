@@ -72,6 +72,23 @@ public struct Redactor: Sendable {
         return result
     }
 
+    /// A vendor's JSON answer made ready to parse (its values are scrubbed after parsing, which finds a secret
+    /// written with escapes such as `\u002d`): scrubbed as bytes first when a secret's bytes begin within an
+    /// escape's reach of a backslash, where an escape like `\u0dec` would decode the secret's first characters
+    /// into another one and leave the rest of it readable. Not always first: in a longer secret written with
+    /// escapes, a shorter secret's bytes would be replaced and the longer one would no longer be found whole.
+    public func scrubbedForParsing(_ bytes: [UInt8]) -> [UInt8] {
+        let backslash = UInt8(ascii: "\\")
+        for secret in secrets {
+            var start = 0
+            while let match = Self.firstMatch(of: secret, in: bytes, from: start) {
+                if bytes[max(0, match - 5)..<match].contains(backslash) { return scrub(bytes) }
+                start = match + 1
+            }
+        }
+        return bytes
+    }
+
     /// Where `secret` next starts in `bytes` at or after `start`; the first byte is compared before the rest.
     private static func firstMatch(of secret: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
         guard let first = secret.first, bytes.count >= secret.count else { return nil }

@@ -169,8 +169,7 @@ extension Normalizer {
     /// `now`: the wall clock in epoch seconds, for a Retry-After given as a date.
     public static func summarize(_ response: some VendorAnswer, mapping: VendorMapping, redactor: Redactor,
                                  now: Double) -> UpstreamErrorSummary {
-        // Scrubbed as bytes before parsing (see RawAnswers.scrubbed) and as text after.
-        let bytes = redactor.scrub(response.body)
+        let bytes = redactor.scrubbedForParsing(response.body)
         let body = try? JSON.parse(bytes, limits: JSONLimits(maxDepth: 32, maxBytes: 256 * 1024))
         var summary = UpstreamErrorSummary(status: response.status, excerpt: excerpt(bytes, parsed: body, redactor))
         let errors = mapping.errors

@@ -28,25 +28,25 @@ public enum RawAnswers {
         .array(answers.map { answer in
             var entry: JSONObject = ["call": .string(answer.call), "method": .string(answer.method),
                                      "status": .number(JSONNumber(Int64(answer.status)))]
-            guard !answer.body.isEmpty else { return .object(entry) }
-            // Scrubbed before it is cut, so a secret across the cut cannot leave its first characters behind.
-            let bytes = redactor.scrub(answer.body)
-            if bytes.count > maxBodyBytes {
-                // Cut at a character boundary: the decoder repairs at most the last, split character.
-                entry["body"] = .string(String(decoding: bytes.prefix(maxBodyBytes), as: UTF8.self))
+            if answer.body.count > maxBodyBytes {
+                // Scrubbed before it is cut, so a secret across the cut cannot leave its first characters behind;
+                // cut at a character boundary: the decoder repairs at most the last, split character.
+                entry["body"] = .string(String(decoding: redactor.scrub(answer.body).prefix(maxBodyBytes), as: UTF8.self))
                 entry["truncated"] = true
-            } else if let parsed = try? JSON.parse(bytes, limits: JSONLimits(maxDepth: 64)) {
-                entry["body"] = scrubbed(parsed, redactor)
-            } else {
-                entry["body"] = .string(String(decoding: bytes, as: UTF8.self))
+            } else if !answer.body.isEmpty {
+                let bytes = redactor.scrubbedForParsing(answer.body)
+                if let parsed = try? JSON.parse(bytes, limits: JSONLimits(maxDepth: 64)) {
+                    entry["body"] = scrubbed(parsed, redactor)
+                } else {
+                    entry["body"] = .string(redactor.scrub(String(decoding: bytes, as: UTF8.self)))
+                }
             }
             return .object(entry)
         })
     }
 
-    /// Scrubbed after parsing as well as before: a secret the vendor wrote with JSON escapes (`\/`, `\u0041`)
-    /// is only recognisable once decoded, while one whose first characters are hex digits can be written
-    /// after a `\u0` that decodes them into another character, so only its bytes show it whole.
+    /// Scrubbed after parsing: a secret the vendor wrote with JSON escapes (`\/`, `\u0041`) is only
+    /// recognisable once decoded (and one an escape would hide is scrubbed before, `Redactor.scrubbedForParsing`).
     public static func scrubbed(_ value: JSONValue, _ redactor: Redactor) -> JSONValue {
         switch value {
         case .null, .bool:
