@@ -158,18 +158,24 @@ final class NormalizeTests: XCTestCase {
         XCTAssertEqual(excerpt, String(repeating: "y", count: 505) + " [redac…")
     }
 
+    /// The body `raw` shows for one vendor answer.
+    func rawBody(_ body: [UInt8], redactor: Redactor) throws -> JSONValue {
+        let raw = RawAnswers.json([RawAnswer(call: "update", method: "PATCH", status: 200, body: body)], redactor: redactor)
+        return try XCTUnwrap(raw.arrayValue?.first?.objectValue?["body"])
+    }
+
     func testSecretWhoseFirstCharactersAnEscapeTookIsStillRedacted() throws {
         // Found by Fuzz/run normalizer in CI: "deck-secret-canary" begins with hex digits, so in "\u0deck-secret-canary"
         // the escape \u0dec decodes its first three characters to "෬" and the parsed message kept the rest of the
-        // secret, the key's last fifteen characters. The bytes are scrubbed before they are parsed as well as after.
+        // secret, the key's last fifteen characters. Bytes where a secret begins just after a backslash are scrubbed
+        // before they are parsed.
         let body = #"{"title":"Attempted to update \u0deck-secret-canary"}"#
         let summary = try summary("deck", status: 403, body)
         for text in [summary.message ?? "", summary.excerpt] {
             XCTAssertFalse(text.contains("secret-canary"), text)
         }
         XCTAssertTrue(summary.excerpt.contains(Secret.redacted), summary.excerpt)
-        let raw = RawAnswers.json([RawAnswer(call: "update", method: "PATCH", status: 200, body: Array(body.utf8))],
-                                  redactor: try loadMappings().redactor)
+        let raw = try rawBody(Array(body.utf8), redactor: try loadMappings().redactor)
         let rawText = String(decoding: JSON.serialize(raw), as: UTF8.self)
         XCTAssertFalse(rawText.contains("secret-canary"), rawText)
     }
@@ -180,8 +186,7 @@ final class NormalizeTests: XCTestCase {
         // out as "[redacted]-lilt-key-2b8f". Bytes are scrubbed first only where an escape could hide a secret.
         let redactor = Redactor([Secret("sandbox"), Secret("sandbox-lilt-key-2b8f")])
         let body = Array(#"{"escaped":"sandbox\u002dlilt\u002dkey\u002d2b8f","plain":"by sandbox"}"#.utf8)
-        let raw = RawAnswers.json([RawAnswer(call: "read", method: "GET", status: 200, body: body)], redactor: redactor)
-        XCTAssertEqual(raw.arrayValue?.first?.objectValue?["body"], try json(#"{"escaped":"[redacted]","plain":"by [redacted]"}"#))
+        XCTAssertEqual(try rawBody(body, redactor: redactor), try json(#"{"escaped":"[redacted]","plain":"by [redacted]"}"#))
         let summary = Normalizer.summarize(UpstreamResponse(status: 500, body: body), mapping: try mapping("lilt"),
                                            redactor: redactor, now: 1_800_000_000)
         XCTAssertEqual(summary.excerpt, #"{"escaped":"[redacted]","plain":"by [redacted]"}"#)
@@ -189,9 +194,7 @@ final class NormalizeTests: XCTestCase {
 
     func testRawAnswerCutAcrossASecretLeavesNothingBehind() throws {
         let cut = String(repeating: "y", count: RawAnswers.maxBodyBytes - 5) + " deck-secret-canary"
-        let raw = RawAnswers.json([RawAnswer(call: "update", method: "PATCH", status: 200, body: Array(cut.utf8))],
-                                  redactor: try loadMappings().redactor)
-        let body = raw.arrayValue?.first?.objectValue?["body"]?.stringValue ?? ""
+        let body = try rawBody(Array(cut.utf8), redactor: try loadMappings().redactor).stringValue ?? ""
         XCTAssertEqual(body.utf8.count, RawAnswers.maxBodyBytes)
         XCTAssertTrue(body.hasSuffix("y [red"), String(body.suffix(20)))
     }
